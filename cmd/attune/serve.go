@@ -1,0 +1,203 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/attune-dev/attune/internal/api"
+	"github.com/attune-dev/attune/internal/arn"
+	"github.com/attune-dev/attune/internal/blob"
+	"github.com/attune-dev/attune/internal/blob/local"
+	blobs3 "github.com/attune-dev/attune/internal/blob/s3"
+	"github.com/attune-dev/attune/internal/dataset"
+	"github.com/attune-dev/attune/internal/store/sqlite"
+)
+
+// serveConfig is everything `attune serve` can be told.
+type serveConfig struct {
+	listen         string
+	dataDir        string
+	region         string
+	account        string
+	maxBadRowShare float64
+	importWorkers  int
+	addrFile       string
+	logLevel       string
+	accessKey      string
+	secretKey      string
+}
+
+// parseServe reads flags, falling back to ATTUNE_* environment variables for
+// any flag not given on the command line.
+func parseServe(args []string, getenv func(string) string, stderr io.Writer) (serveConfig, error) {
+	var c serveConfig
+	fs := flag.NewFlagSet("attune serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.listen, "listen", "127.0.0.1:8080", "address to serve on (env ATTUNE_LISTEN)")
+	fs.StringVar(&c.dataDir, "data-dir", "./attune-data", "directory of the embedded store and model artifacts (env ATTUNE_DATA_DIR)")
+	fs.StringVar(&c.region, "region", "us-east-1", "region used in ARNs (env ATTUNE_REGION)")
+	fs.StringVar(&c.account, "account-id", "000000000000", "12-digit account id used in ARNs (env ATTUNE_ACCOUNT_ID)")
+	fs.Float64Var(&c.maxBadRowShare, "max-bad-row-share", 0.1, "share of rejected rows above which an import job fails (env ATTUNE_MAX_BAD_ROW_SHARE)")
+	fs.IntVar(&c.importWorkers, "import-workers", 1, "import jobs that run at the same time (env ATTUNE_IMPORT_WORKERS)")
+	fs.StringVar(&c.addrFile, "addr-file", "", "write the bound listen address to this file once serving (env ATTUNE_ADDR_FILE)")
+	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error (env ATTUNE_LOG_LEVEL)")
+	if err := fs.Parse(args); err != nil {
+		return c, usageError{err}
+	}
+	if fs.NArg() > 0 {
+		return c, usageError{fmt.Errorf("serve takes no arguments, got %q", fs.Args())}
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	var envErr error
+	fs.VisitAll(func(f *flag.Flag) {
+		env := "ATTUNE_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if set[f.Name] {
+			return
+		}
+		if v := getenv(env); v != "" {
+			if err := f.Value.Set(v); err != nil && envErr == nil {
+				envErr = usageError{fmt.Errorf("%s=%q: %w", env, v, err)}
+			}
+		}
+	})
+	if envErr != nil {
+		return c, envErr
+	}
+	if len(c.account) != 12 || strings.Trim(c.account, "0123456789") != "" {
+		return c, usageError{fmt.Errorf("--account-id %q must be 12 digits", c.account)}
+	}
+	if c.maxBadRowShare < 0 || c.maxBadRowShare > 1 {
+		return c, usageError{fmt.Errorf("--max-bad-row-share %v must be between 0 and 1", c.maxBadRowShare)}
+	}
+	c.accessKey, c.secretKey = getenv("ATTUNE_ROOT_ACCESS_KEY_ID"), getenv("ATTUNE_ROOT_SECRET_ACCESS_KEY")
+	if (c.accessKey == "") != (c.secretKey == "") {
+		return c, usageError{errors.New("set both ATTUNE_ROOT_ACCESS_KEY_ID and ATTUNE_ROOT_SECRET_ACCESS_KEY, or neither")}
+	}
+	return c, nil
+}
+
+func newLogger(level string, w io.Writer) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, usageError{fmt.Errorf("--log-level %q: %w", level, err)}
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
+}
+
+func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	c, err := parseServe(args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	log, err := newLogger(c.logLevel, stderr)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(c.dataDir, 0o700); err != nil {
+		return fmt.Errorf("create data dir: %w", err)
+	}
+	creds, generated, err := loadCredentials(c)
+	if err != nil {
+		return err
+	}
+
+	st, err := sqlite.Open(ctx, c.dataDir, sqlite.DefaultOptions())
+	if err != nil {
+		return fmt.Errorf("open store in %s: %w", c.dataDir, err)
+	}
+	defer st.Close()
+
+	s3Opener, err := blobs3.NewOpener(ctx, blobs3.Options{})
+	if err != nil {
+		return fmt.Errorf("configure S3: %w", err)
+	}
+	locs := blob.NewLocations(map[string]blob.Opener{"file": local.FileOpener(), "s3": s3Opener})
+	scope := arn.Scope{Region: c.region, Account: c.account}
+	share := c.maxBadRowShare
+	if share == 0 {
+		share = -1 // 0 on the command line means "fail on any bad row"; Options reads 0 as the default
+	}
+	ds := dataset.New(st, locs, dataset.Options{Scope: scope, MaxBadRowShare: share, Workers: c.importWorkers}, time.Now, log)
+
+	srv := api.New(api.Deps{Datasets: ds, Recipes: registry()}, api.Options{Credentials: map[string]string{creds.AccessKey: creds.Secret}}, log)
+
+	ln, err := net.Listen("tcp", c.listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", c.listen, err)
+	}
+	addr := ln.Addr().String()
+	httpSrv := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+
+	bg, cancelBG := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := ds.Run(bg); err != nil {
+			log.Error("dataset runner stopped", "err", err)
+		}
+	}()
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- httpSrv.Serve(ln) }()
+
+	printBanner(stdout, addr, c, creds, generated)
+	if c.addrFile != "" {
+		if err := writeFileAtomic(c.addrFile, []byte(addr), 0o644); err != nil {
+			log.Error("write addr file", "err", err)
+		}
+	}
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down")
+	case err := <-serveErr:
+		runErr = fmt.Errorf("serve: %w", err)
+	}
+	shutCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := httpSrv.Shutdown(shutCtx); err != nil && runErr == nil {
+		runErr = fmt.Errorf("shutdown: %w", err)
+	}
+	cancelBG()
+	wg.Wait()
+	return runErr
+}
+
+func printBanner(w io.Writer, addr string, c serveConfig, creds rootCredentials, generated bool) {
+	fmt.Fprintf(w, "Attune %s listening on http://%s (data in %s, region %s, account %s)\n", version, addr, c.dataDir, c.region, c.account)
+	switch {
+	case c.accessKey != "":
+		fmt.Fprintln(w, "Credentials: ATTUNE_ROOT_ACCESS_KEY_ID / ATTUNE_ROOT_SECRET_ACCESS_KEY from the environment.")
+	default:
+		if generated {
+			fmt.Fprintf(w, "Generated root credentials and saved them to %s (mode 0600).\n", filepath.Join(c.dataDir, credentialsFile))
+		} else {
+			fmt.Fprintf(w, "Root credentials from %s.\n", filepath.Join(c.dataDir, credentialsFile))
+		}
+		fmt.Fprintf(w, "Point the AWS CLI or SDKs at Attune with:\n  export AWS_ACCESS_KEY_ID=%s\n  export AWS_SECRET_ACCESS_KEY=%s\n  export AWS_DEFAULT_REGION=%s\n",
+			creds.AccessKey, creds.Secret, c.region)
+	}
+	fmt.Fprintf(w, "  aws personalize list-dataset-groups --endpoint-url http://%s\n", addr)
+}
+
+func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
+	tmp := path + ".tmp" + strconv.Itoa(os.Getpid())
+	if err := os.WriteFile(tmp, data, mode); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}

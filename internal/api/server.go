@@ -1,0 +1,190 @@
+// Package api is Attune's HTTP surface: Personalize's control plane
+// (awsJson1_1 on POST / with X-Amz-Target), runtime and events APIs
+// (restJson1 paths) on one listener, every request verified as AWS SigV4.
+// It is the only package (with web) that touches *http.Request and status
+// codes; wire types live here so domain types carry no json tags.
+package api
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/attune-dev/attune/internal/errs"
+	"github.com/attune-dev/attune/internal/sigv4"
+)
+
+// Options configure the handler.
+type Options struct {
+	// Credentials maps access key ids to secrets; every request must be signed
+	// with one of them.
+	Credentials map[string]string
+	// MaxBodyBytes caps request bodies; 0 means 16 MiB.
+	MaxBodyBytes int64
+	// Now is the clock used to check signature dates; nil means time.Now.
+	Now func() time.Time
+}
+
+// Server serves the Personalize APIs.
+type Server struct {
+	opts    Options
+	keys    *sigv4.KeyCache
+	log     *slog.Logger
+	control map[string]operation
+	mux     *http.ServeMux
+}
+
+// operation is one control-plane operation: it decodes its own input from
+// the body and returns a value to encode as the response.
+type operation func(ctx context.Context, body []byte) (any, error)
+
+// Deps are the domain services the server calls.
+type Deps struct {
+	Datasets datasetService
+	Recipes  recipeCatalog
+}
+
+// New returns a server over deps.
+func New(deps Deps, opts Options, log *slog.Logger) *Server {
+	if opts.MaxBodyBytes <= 0 {
+		opts.MaxBodyBytes = 16 << 20
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	s := &Server{opts: opts, keys: sigv4.NewKeyCache(0), log: log, control: map[string]operation{}, mux: http.NewServeMux()}
+	registerDatasets(s.control, deps.Datasets)
+	if deps.Recipes != nil {
+		registerRecipes(s.control, deps.Recipes)
+	}
+	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"status":"ok"}`)
+	})
+	return s
+}
+
+// Handle mounts an extra signed restJson1 route (runtime, events) on the server.
+func (s *Server) Handle(pattern string, p protocol, fn func(ctx context.Context, body []byte) (any, error)) {
+	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		s.serveSigned(w, r, p, fn)
+	})
+}
+
+// ServeHTTP routes: X-Amz-Target selects the control plane; everything else
+// goes by path.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("X-Amzn-RequestId", uuid.NewString())
+	if target := r.Header.Get("X-Amz-Target"); target != "" {
+		s.serveSigned(w, r, controlPlane, func(ctx context.Context, body []byte) (any, error) {
+			return s.dispatch(ctx, target, body)
+		})
+		return
+	}
+	s.mux.ServeHTTP(w, r)
+}
+
+const targetPrefix = "AmazonPersonalize."
+
+func (s *Server) dispatch(ctx context.Context, target string, body []byte) (any, error) {
+	name, ok := strings.CutPrefix(target, targetPrefix)
+	if !ok {
+		return nil, errs.E(errs.UnknownOperation, "unknown operation %q: X-Amz-Target must be %s<Operation>", target, targetPrefix)
+	}
+	op, ok := s.control[name]
+	if !ok {
+		return nil, errs.E(errs.UnknownOperation, "operation %s is not supported by Attune", name)
+	}
+	return op(ctx, body)
+}
+
+// serveSigned reads the body, verifies the signature, runs fn and writes its
+// result or error in protocol p's envelope.
+func (s *Server) serveSigned(w http.ResponseWriter, r *http.Request, p protocol, fn func(ctx context.Context, body []byte) (any, error)) {
+	if r.Method != http.MethodPost {
+		writeError(w, r, s.log, p, errs.E(errs.Invalid, "method %s not allowed: Personalize operations use POST", r.Method))
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			writeError(w, r, s.log, p, errs.E(errs.TooLarge, "request body larger than %d bytes", s.opts.MaxBodyBytes))
+			return
+		}
+		writeError(w, r, s.log, p, errs.Wrap(errs.Invalid, err, "could not read request body"))
+		return
+	}
+	if err := s.verify(r, body); err != nil {
+		writeError(w, r, s.log, p, err)
+		return
+	}
+	out, err := fn(r.Context(), body)
+	if err != nil {
+		writeError(w, r, s.log, p, err)
+		return
+	}
+	ct := "application/json"
+	if p == controlPlane {
+		ct = "application/x-amz-json-1.1"
+	}
+	w.Header().Set("Content-Type", ct)
+	if out == nil {
+		_, _ = io.WriteString(w, "{}")
+		return
+	}
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(out); err != nil {
+		writeError(w, r, s.log, p, err)
+		return
+	}
+	_, _ = w.Write(buf.Bytes())
+}
+
+func (s *Server) verify(r *http.Request, body []byte) error {
+	sum := sha256.Sum256(body)
+	_, err := sigv4.Verify(sigv4.Request{
+		Method: r.Method, Path: r.URL.EscapedPath(), RawQuery: r.URL.RawQuery, Host: r.Host,
+		Header: r.Header, ContentLength: r.ContentLength, PayloadHash: hex.EncodeToString(sum[:]),
+	}, func(id string) (string, bool) {
+		secret, ok := s.opts.Credentials[id]
+		return secret, ok
+	}, s.opts.Now(), sigv4.Options{Service: "personalize", Keys: s.keys})
+	return err
+}
+
+// decode parses a JSON request body into v, naming the problem on failure.
+func decode(body []byte, v any) error {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return errs.E(errs.Invalid, "member %s: expected %s, got JSON %s", te.Field, te.Type, te.Value)
+		}
+		return errs.Wrap(errs.Invalid, err, "request body is not valid JSON")
+	}
+	return nil
+}
+
+// handle adapts a typed operation to the dispatch table.
+func handle[In any, Out any](fn func(ctx context.Context, in *In) (Out, error)) operation {
+	return func(ctx context.Context, body []byte) (any, error) {
+		in := new(In)
+		if err := decode(body, in); err != nil {
+			return nil, err
+		}
+		return fn(ctx, in)
+	}
+}

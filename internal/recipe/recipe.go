@@ -1,0 +1,177 @@
+// Package recipe is the contract between training, evaluation and serving and
+// the recommendation algorithms: a Recipe fits a Model on compact interaction
+// arrays. It is pure: stdlib and numeric code only, no net/http, database/sql,
+// os.Getenv, global logger or time.Now (clock and seed come in as arguments).
+// Concrete recipes live in subpackages and are registered by cmd/attune.
+package recipe
+
+import (
+	"context"
+	"io"
+	"time"
+)
+
+// Type is Personalize's recipeType; it decides which runtime call a model serves.
+type Type string
+
+// Recipe types.
+const (
+	UserPersonalization Type = "USER_PERSONALIZATION"
+	PersonalizedRanking Type = "PERSONALIZED_RANKING"
+	RelatedItems        Type = "RELATED_ITEMS"
+	PopularItems        Type = "POPULAR_ITEMS"
+	UserSegmentation    Type = "USER_SEGMENTATION"
+)
+
+// Interactions is a training set in compact form: one entry per interaction
+// in parallel slices, ids mapped to dense int32 indexes. Memory is about
+// 4+4+8+2+4 = 22 bytes per interaction plus the id strings.
+type Interactions struct {
+	UserIDs    []string // dense user index -> external USER_ID
+	ItemIDs    []string // dense item index -> external ITEM_ID
+	EventTypes []string // dense event-type index -> EVENT_TYPE ("" when the dataset has none)
+
+	User  []int32   // user index of interaction i
+	Item  []int32   // item index of interaction i
+	Time  []int64   // TIMESTAMP, epoch seconds
+	Event []uint16  // event-type index
+	Value []float32 // EVENT_VALUE; NaN when absent
+}
+
+// Len returns the number of interactions.
+func (d *Interactions) Len() int { return len(d.User) }
+
+// ItemMeta is item metadata for cold start and related items: per item index,
+// its categorical values (multi-valued fields already split on '|'),
+// numeric values and creation time.
+type ItemMeta struct {
+	Categorical map[string][][]string // field -> item index -> values
+	Numeric     map[string][]float64  // field -> item index -> value (NaN = null)
+	Created     []int64               // CREATION_TIMESTAMP per item index; 0 = unknown
+}
+
+// Data is everything a recipe may train on.
+type Data struct {
+	Interactions *Interactions
+	Items        *ItemMeta // nil when there is no Items dataset
+}
+
+// Params are Personalize-style hyperparameters: names to string values.
+type Params map[string]string
+
+// Hyperparameter documents one hyperparameter of a recipe, as DescribeRecipe
+// and DescribeAlgorithm show it.
+type Hyperparameter struct {
+	Name     string
+	Default  string
+	Kind     string   // "integer", "continuous" or "categorical"
+	Min, Max float64  // range for integer and continuous
+	Values   []string // allowed values for categorical
+	Tunable  bool     // searched by performHPO
+}
+
+// FitOptions carries what a pure recipe may not fetch itself.
+type FitOptions struct {
+	Seed int64
+	Now  time.Time // the training clock (recency, trending windows)
+	// Progress, when set, is called with the fraction done in [0,1].
+	Progress func(done float64)
+}
+
+// Recipe trains models. Implementations must be safe for concurrent Fit calls.
+type Recipe interface {
+	Name() string // e.g. "aws-user-personalization"
+	Type() Type
+	Description() string
+	Hyperparameters() []Hyperparameter
+	// Fit trains on data. It validates params and returns an errs.Invalid
+	// error naming a bad hyperparameter; it stops early when ctx is done.
+	Fit(ctx context.Context, data *Data, params Params, opts FitOptions) (Model, error)
+	// Decode reads a model written by Model.Encode of this recipe.
+	Decode(r io.Reader) (Model, error)
+}
+
+// Event is one interaction in a query-time user history.
+type Event struct {
+	Item  int32 // item index; -1 for an item unknown to the model
+	Time  int64
+	Event uint16
+}
+
+// Query asks a model for items.
+type Query struct {
+	User    int32   // user index known at training, or -1 (fold-in from History)
+	History []Event // the user's interactions, oldest first, including ones newer than training
+	Item    int32   // for RELATED_ITEMS: the anchor item index; -1 otherwise
+	// Candidates, when not nil, restricts scoring to these item indexes
+	// (PERSONALIZED_RANKING, filters).
+	Candidates []int32
+	// Exclude, when not nil, drops items for which it returns true.
+	Exclude func(item int32) bool
+	Now     int64 // request time, epoch seconds
+	// Exploration, when not nil, mixes new items into the results as a
+	// campaign's itemExplorationConfig asks. Nil means no exploration, as
+	// for offline metrics, which Personalize computes without a campaign.
+	Exploration *Exploration
+}
+
+// Exploration is Personalize's itemExplorationConfig. A zero field takes the
+// model's exploration_weight / exploration_item_age_cut_off hyperparameter.
+type Exploration struct {
+	Weight        float64 // share of results given to new items, in [0, 1]
+	AgeCutOffDays float64 // items created at most this many days ago are new
+}
+
+// Scored is a recommended item with its model score (higher is better).
+type Scored struct {
+	Item  int32
+	Score float32
+}
+
+// Model is a trained, immutable model; safe for concurrent use.
+type Model interface {
+	// Recommend returns up to n items, best first.
+	Recommend(q Query, n int) []Scored
+	// Items returns the model's item index -> ITEM_ID table.
+	Items() []string
+	// Users returns the model's user index -> USER_ID table.
+	Users() []string
+	// Encode writes the model in its recipe's binary format.
+	Encode(w io.Writer) error
+}
+
+// Registry maps recipe names to recipes. It is built once by cmd/attune and
+// read-only afterwards, so it needs no lock.
+type Registry struct {
+	byName map[string]Recipe
+	order  []string
+}
+
+// NewRegistry returns a registry of rs; a duplicate name panics, since it is a
+// wiring bug in cmd/attune, not a runtime condition.
+func NewRegistry(rs ...Recipe) *Registry {
+	reg := &Registry{byName: make(map[string]Recipe, len(rs))}
+	for _, r := range rs {
+		if _, dup := reg.byName[r.Name()]; dup {
+			panic("recipe: duplicate recipe " + r.Name())
+		}
+		reg.byName[r.Name()] = r
+		reg.order = append(reg.order, r.Name())
+	}
+	return reg
+}
+
+// Get returns the recipe called name.
+func (reg *Registry) Get(name string) (Recipe, bool) {
+	r, ok := reg.byName[name]
+	return r, ok
+}
+
+// All returns the recipes in registration order.
+func (reg *Registry) All() []Recipe {
+	out := make([]Recipe, 0, len(reg.order))
+	for _, n := range reg.order {
+		out = append(out, reg.byName[n])
+	}
+	return out
+}

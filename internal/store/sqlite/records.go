@@ -1,0 +1,209 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"github.com/attune-dev/attune/internal/errs"
+	"github.com/attune-dev/attune/internal/store"
+)
+
+const insertChunk = `INSERT INTO chunks (dataset, source, job, staged, rows, data) VALUES (?, ?, ?, ?, ?, ?)`
+
+// checkChunk validates c as a chunk of source want; a zero Source is taken
+// as want.
+func checkChunk(c *store.Chunk, want store.Source) error {
+	if c.Source == "" {
+		c.Source = want
+	}
+	switch {
+	case c.Dataset == "":
+		return errs.E(errs.Invalid, "chunk has no dataset")
+	case c.Source != want:
+		return errs.E(errs.Invalid, "chunk of dataset %s has source %q, want %q", c.Dataset, c.Source, want)
+	case c.Rows < 0:
+		return errs.E(errs.Invalid, "chunk of dataset %s has %d rows", c.Dataset, c.Rows)
+	case want == store.Bulk && c.Job == "":
+		return errs.E(errs.Invalid, "bulk chunk of dataset %s has no import job", c.Dataset)
+	case want == store.Put && c.Job != "":
+		return errs.E(errs.Invalid, "put chunk of dataset %s names import job %s", c.Dataset, c.Job)
+	}
+	return nil
+}
+
+// StageChunk stores a Bulk chunk that stays invisible until CommitImport of
+// its job. It fails with errs.Invalid when the chunk has no dataset or job,
+// is not a Bulk chunk, or has negative Rows.
+func (s *Store) StageChunk(ctx context.Context, c store.Chunk) error {
+	if err := s.check(ctx); err != nil {
+		return err
+	}
+	if err := checkChunk(&c, store.Bulk); err != nil {
+		return err
+	}
+	// One statement is its own transaction: the chunk is durable on return.
+	if _, err := s.w.ExecContext(ctx, insertChunk, c.Dataset, c.Source, c.Job, 1, c.Rows, data(c.Data)); err != nil {
+		return fail(ctx, fmt.Sprintf("stage chunk %s/%s", c.Dataset, c.Job), err)
+	}
+	return nil
+}
+
+// data returns b, or an empty slice for nil: the column is NOT NULL.
+func data(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
+}
+
+// CommitImport makes the job's staged chunks visible in one transaction.
+// With replace it also deletes the dataset's committed Bulk chunks of every
+// other job. The staged chunks keep the Seqs they were staged with.
+func (s *Store) CommitImport(ctx context.Context, dataset, job string, replace bool) error {
+	if err := s.check(ctx); err != nil {
+		return err
+	}
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		if replace {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM chunks
+				WHERE dataset = ? AND staged = 0 AND source = ? AND job <> ?`, dataset, store.Bulk, job); err != nil {
+				return err
+			}
+		}
+		// staged flips 1 → 0, both stored in zero bytes of the record, so
+		// SQLite overwrites the row in place and leaves the blob's overflow
+		// pages untouched: committing costs no rewrite of the data.
+		_, err := tx.ExecContext(ctx, `UPDATE chunks SET staged = 0
+			WHERE dataset = ? AND job = ? AND staged = 1`, dataset, job)
+		return err
+	})
+	if err != nil {
+		return fail(ctx, fmt.Sprintf("commit import %s/%s", dataset, job), err)
+	}
+	return nil
+}
+
+// DiscardImport deletes the job's staged chunks; committed ones stay.
+func (s *Store) DiscardImport(ctx context.Context, dataset, job string) error {
+	if err := s.check(ctx); err != nil {
+		return err
+	}
+	if _, err := s.w.ExecContext(ctx, `DELETE FROM chunks WHERE dataset = ? AND job = ? AND staged = 1`, dataset, job); err != nil {
+		return fail(ctx, fmt.Sprintf("discard import %s/%s", dataset, job), err)
+	}
+	return nil
+}
+
+// AppendChunks commits Put chunks in one transaction and returns their Seqs
+// in the order of cs. It fails with errs.Invalid, writing nothing, when any
+// chunk has no dataset, is not a Put chunk, or has negative Rows.
+func (s *Store) AppendChunks(ctx context.Context, cs []store.Chunk) ([]int64, error) {
+	if err := s.check(ctx); err != nil {
+		return nil, err
+	}
+	if len(cs) == 0 {
+		return nil, nil
+	}
+	for i := range cs {
+		c := cs[i] // validate a copy: the caller's slice is not ours to change
+		if err := checkChunk(&c, store.Put); err != nil {
+			return nil, err
+		}
+	}
+	seqs := make([]int64, len(cs))
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		stmt, err := tx.PrepareContext(ctx, insertChunk)
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		for i, c := range cs {
+			res, err := stmt.ExecContext(ctx, c.Dataset, store.Put, "", 0, c.Rows, data(c.Data))
+			if err != nil {
+				return err
+			}
+			if seqs[i], err = res.LastInsertId(); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fail(ctx, fmt.Sprintf("append %d chunks", len(cs)), err)
+	}
+	return seqs, nil
+}
+
+// ScanChunks calls fn for each committed chunk of the dataset with Seq >
+// after, in Seq order. It reads one row at a time from a single statement
+// on a read connection, so it sees one consistent snapshot, holds one chunk
+// in memory, and never blocks writers: fn may write to the store. source ""
+// means both sources; any other value than Bulk or Put is errs.Invalid.
+func (s *Store) ScanChunks(ctx context.Context, dataset string, source store.Source, after int64, fn func(store.Chunk) error) error {
+	if err := s.check(ctx); err != nil {
+		return err
+	}
+	query := `SELECT seq, source, job, rows, data FROM chunks WHERE dataset = ? AND staged = 0 AND seq > ?`
+	args := []any{dataset, after}
+	switch source {
+	case "":
+	case store.Bulk, store.Put:
+		query += ` AND source = ?`
+		args = append(args, source)
+	default:
+		return errs.E(errs.Invalid, "unknown record source %q", source)
+	}
+	query += ` ORDER BY seq`
+
+	rows, err := s.r.QueryContext(ctx, query, args...)
+	if err != nil {
+		return fail(ctx, "scan chunks of "+dataset, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		c := store.Chunk{Dataset: dataset}
+		var src string
+		if err := rows.Scan(&c.Seq, &src, &c.Job, &c.Rows, &c.Data); err != nil {
+			return fail(ctx, "scan chunks of "+dataset, err)
+		}
+		c.Source = store.Source(src)
+		if err := fn(c); err != nil {
+			return err
+		}
+		// fn may run long: do not start reading another blob for a caller
+		// that is gone.
+		if err := ctx.Err(); err != nil {
+			return fail(ctx, "scan chunks of "+dataset, err)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fail(ctx, "scan chunks of "+dataset, err)
+	}
+	return nil
+}
+
+// CountRecords returns the number of committed rows of the dataset; 0 for a
+// dataset without records.
+func (s *Store) CountRecords(ctx context.Context, dataset string) (int64, error) {
+	if err := s.check(ctx); err != nil {
+		return 0, err
+	}
+	var n int64
+	err := s.r.QueryRowContext(ctx, `SELECT COALESCE(SUM(rows), 0) FROM chunks WHERE dataset = ? AND staged = 0`, dataset).Scan(&n)
+	if err != nil {
+		return 0, fail(ctx, "count records of "+dataset, err)
+	}
+	return n, nil
+}
+
+// DeleteRecords deletes every chunk of the dataset, staged or committed.
+func (s *Store) DeleteRecords(ctx context.Context, dataset string) error {
+	if err := s.check(ctx); err != nil {
+		return err
+	}
+	if _, err := s.w.ExecContext(ctx, `DELETE FROM chunks WHERE dataset = ?`, dataset); err != nil {
+		return fail(ctx, "delete records of "+dataset, err)
+	}
+	return nil
+}

@@ -1,0 +1,115 @@
+// Package store defines the persistence contract of Attune: control-plane
+// resources and dataset records. Backends (store/sqlite, later store/postgres)
+// implement it; storetest holds the conformance suite every backend must pass.
+// It must not import any backend, net/http or domain packages.
+package store
+
+import (
+	"context"
+	"time"
+)
+
+// Resource is one control-plane resource (dataset group, schema, dataset,
+// import job, solution, ...) as the store keeps it. The store indexes the
+// envelope fields and treats Body as opaque: each domain package encodes its
+// own resource type into it.
+type Resource struct {
+	ARN     string // primary key; unique across all kinds
+	Kind    string // resource type, e.g. "dataset-group", "schema", "dataset"
+	Name    string
+	Parent  string // ARN used by List filters (e.g. the dataset group of a dataset); "" when none
+	Status  string // e.g. "ACTIVE", "CREATE PENDING"
+	Created time.Time
+	Updated time.Time
+	Body    []byte
+	// Version is set by the store: 1 on create, incremented on every update.
+	// UpdateResource fails with errs.InUse when the caller's Version is stale.
+	Version int64
+}
+
+// ListQuery selects a page of resources of one kind, newest first
+// (by Created, then ARN).
+type ListQuery struct {
+	Kind   string
+	Parent string // "" means every parent
+	// Status, when not empty, keeps only resources in one of these statuses.
+	Status []string
+	// PageToken is the opaque token returned with the previous page; "" for the first.
+	PageToken string
+	Limit     int // 1..100; 0 means 100
+}
+
+// Resources persists control-plane resources. All methods are safe for
+// concurrent use. Errors: errs.NotFound for a missing ARN, errs.AlreadyExists
+// when creating an existing ARN, errs.InUse for a stale Version,
+// errs.InvalidNextToken for a token this store did not issue; anything else is
+// errs.Internal.
+type Resources interface {
+	// CreateResource stores r with Version 1.
+	CreateResource(ctx context.Context, r Resource) error
+	// GetResource returns the resource with this ARN, which must be of kind.
+	GetResource(ctx context.Context, kind, arn string) (Resource, error)
+	// UpdateResource replaces the stored resource whose ARN and Version match
+	// r, and returns it with its new Version.
+	UpdateResource(ctx context.Context, r Resource) (Resource, error)
+	// DeleteResource removes the resource; deleting a missing one is errs.NotFound.
+	DeleteResource(ctx context.Context, kind, arn string) error
+	// ListResources returns one page and the token of the next page ("" when
+	// this is the last).
+	ListResources(ctx context.Context, q ListQuery) (page []Resource, next string, err error)
+}
+
+// Source tells how records reached a dataset.
+type Source string
+
+// Record sources, as Personalize's export ingestionMode names them.
+const (
+	Bulk Source = "BULK" // CSV import jobs
+	Put  Source = "PUT"  // PutEvents / PutItems / PutUsers
+)
+
+// Chunk is a batch of records of one dataset in the columnar encoding of
+// package records. The store treats Data as opaque bytes.
+type Chunk struct {
+	Seq     int64  // assigned by the store: increasing in write order across the whole store
+	Dataset string // dataset ARN
+	Source  Source
+	Job     string // import job ARN for Bulk chunks; "" for Put
+	Rows    int
+	Data    []byte
+}
+
+// Records persists dataset records as chunks. Every method that returns nil
+// has made its change durable (synced to disk), so an acknowledged write
+// survives a crash. All methods are safe for concurrent use.
+type Records interface {
+	// StageChunk stores a Bulk chunk for (c.Dataset, c.Job) that stays
+	// invisible to ScanChunks until CommitImport.
+	StageChunk(ctx context.Context, c Chunk) error
+	// CommitImport atomically makes the job's staged chunks visible. With
+	// replace, it also deletes every other committed Bulk chunk of the dataset
+	// (a FULL import); Put chunks are never replaced.
+	CommitImport(ctx context.Context, dataset, job string, replace bool) error
+	// DiscardImport deletes the job's staged chunks (a failed import, or a
+	// job interrupted by a crash). Discarding nothing is not an error.
+	DiscardImport(ctx context.Context, dataset, job string) error
+	// AppendChunks commits Put chunks in one transaction (group commit) and
+	// returns their sequence numbers.
+	AppendChunks(ctx context.Context, cs []Chunk) ([]int64, error)
+	// ScanChunks calls fn for each committed chunk of the dataset with
+	// Seq > after, in Seq order, streaming (one chunk in memory at a time).
+	// source "" means both sources. fn's error stops the scan and is returned.
+	ScanChunks(ctx context.Context, dataset string, source Source, after int64, fn func(Chunk) error) error
+	// CountRecords returns the number of committed rows of the dataset.
+	CountRecords(ctx context.Context, dataset string) (int64, error)
+	// DeleteRecords deletes every chunk of the dataset, staged or committed.
+	DeleteRecords(ctx context.Context, dataset string) error
+}
+
+// Store is everything a backend provides.
+type Store interface {
+	Resources
+	Records
+	// Close releases the backend; it is idempotent.
+	Close() error
+}
