@@ -51,11 +51,20 @@ func (s *syncBuffer) String() string {
 // until it listens. extra are additional serve flags.
 func startServer(t *testing.T, dataDir string, extra ...string) *testServer {
 	t.Helper()
+	return startServerEnv(t, dataDir, nil, extra...)
+}
+
+// startServerEnv is startServer with extra environment variables for run.
+func startServerEnv(t *testing.T, dataDir string, moreEnv map[string]string, extra ...string) *testServer {
+	t.Helper()
 	if dataDir == "" {
 		dataDir = t.TempDir()
 	}
 	addrFile := filepath.Join(t.TempDir(), "addr")
 	env := map[string]string{"ATTUNE_ROOT_ACCESS_KEY_ID": testAccessKey, "ATTUNE_ROOT_SECRET_ACCESS_KEY": testSecret}
+	for k, v := range moreEnv {
+		env[k] = v
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	ts := &testServer{DataDir: dataDir, cancel: cancel, done: make(chan error, 1), out: &syncBuffer{}}
 	args := append([]string{"serve", "--listen", "127.0.0.1:0", "--data-dir", dataDir, "--addr-file", addrFile, "--log-level", "warn"}, extra...)

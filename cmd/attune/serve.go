@@ -120,7 +120,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	defer st.Close()
 
-	s3Opener, err := blobs3.NewOpener(ctx, blobs3.Options{})
+	s3Opener, err := blobs3.NewOpener(ctx, s3Options(getenv))
 	if err != nil {
 		return fmt.Errorf("configure S3: %w", err)
 	}
@@ -200,4 +200,24 @@ func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
 		return err
 	}
 	return os.Rename(tmp, path)
+}
+
+// s3Options reads the usual AWS variables through getenv, so that run's
+// environment, not the process's, decides where s3:// locations go.
+func s3Options(getenv func(string) string) blobs3.Options {
+	first := func(keys ...string) string {
+		for _, k := range keys {
+			if v := getenv(k); v != "" {
+				return v
+			}
+		}
+		return ""
+	}
+	return blobs3.Options{
+		Endpoint:        first("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"),
+		Region:          first("AWS_REGION", "AWS_DEFAULT_REGION"),
+		AccessKeyID:     getenv("AWS_ACCESS_KEY_ID"),
+		SecretAccessKey: getenv("AWS_SECRET_ACCESS_KEY"),
+		SessionToken:    getenv("AWS_SESSION_TOKEN"),
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"math"
 	"slices"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -226,7 +227,8 @@ func WriteBenchTable(w io.Writer, rows []BenchRow) error {
 		}
 		if r.Err != nil {
 			failed = append(failed, r)
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\tfailed (below)\n", r.Dataset, r.Split, r.Recipe, task)
+			// Every cell present, or tabwriter would end the column block here.
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\tfailed%s\n", r.Dataset, r.Split, r.Recipe, task, strings.Repeat("\t-", 9))
 			continue
 		}
 		m := r.Metrics

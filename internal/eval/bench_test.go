@@ -165,6 +165,12 @@ func TestRunBench(t *testing.T) {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	width := strings.Index(lines[0], "vs cooc")
+	for _, l := range lines[1 : len(lines)-2] {
+		if len(l) < width {
+			t.Errorf("WriteBenchTable row %q is shorter than the header: columns not aligned", l)
+		}
+	}
 	if len(lines) != 1+len(rows)+2 || !strings.HasPrefix(lines[0], "dataset") || !strings.HasPrefix(lines[len(lines)-1], "failed: ml-100k personalize test-broken") {
 		t.Errorf("WriteBenchTable =\n%s\nwant a header, %d rows and 2 failure notes", out.String(), len(rows))
 	}
