@@ -38,14 +38,17 @@ func testCreateGet(t *testing.T, s store.Store) {
 		t.Errorf("GetResource after create: %s", d)
 	}
 
-	// Empty Parent and Body survive as empty.
-	bare := store.Resource{ARN: "arn:attune:schema/bare", Kind: "schema", Name: "bare", Created: base, Updated: base}
+	// Empty Parent and Body survive as empty, and a zero Updated as zero.
+	bare := store.Resource{ARN: "arn:attune:schema/bare", Kind: "schema", Name: "bare", Created: base}
 	must(t, "CreateResource(bare)", s.CreateResource(ctx, bare))
 	got, err = s.GetResource(ctx, "schema", bare.ARN)
 	must(t, "GetResource(bare)", err)
 	bare.Version = 1
 	if d := equalResource(got, bare); d != "" {
 		t.Errorf("GetResource(bare): %s", d)
+	}
+	if !got.Updated.IsZero() {
+		t.Errorf("GetResource(bare).Updated = %v, want the zero time", got.Updated)
 	}
 
 	cases := []struct {
