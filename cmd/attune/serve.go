@@ -23,6 +23,7 @@ import (
 	blobs3 "github.com/attune-dev/attune/internal/blob/s3"
 	"github.com/attune-dev/attune/internal/dataset"
 	"github.com/attune-dev/attune/internal/store/sqlite"
+	"github.com/attune-dev/attune/internal/train"
 )
 
 // serveConfig is everything `attune serve` can be told.
@@ -33,6 +34,10 @@ type serveConfig struct {
 	account        string
 	maxBadRowShare float64
 	importWorkers  int
+	trainWorkers   int
+	minInteract    int
+	minUsers       int
+	seed           int64
 	addrFile       string
 	logLevel       string
 	accessKey      string
@@ -51,6 +56,10 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 	fs.StringVar(&c.account, "account-id", "000000000000", "12-digit account id used in ARNs (env ATTUNE_ACCOUNT_ID)")
 	fs.Float64Var(&c.maxBadRowShare, "max-bad-row-share", 0.1, "share of rejected rows above which an import job fails (env ATTUNE_MAX_BAD_ROW_SHARE)")
 	fs.IntVar(&c.importWorkers, "import-workers", 1, "import jobs that run at the same time (env ATTUNE_IMPORT_WORKERS)")
+	fs.IntVar(&c.trainWorkers, "training-workers", 1, "solution versions trained at the same time (env ATTUNE_TRAINING_WORKERS)")
+	fs.IntVar(&c.minInteract, "min-training-interactions", 1000, "interactions a solution version needs, as Personalize requires; -1 disables (env ATTUNE_MIN_TRAINING_INTERACTIONS)")
+	fs.IntVar(&c.minUsers, "min-training-users", 25, "users with 2+ interactions a solution version needs; -1 disables (env ATTUNE_MIN_TRAINING_USERS)")
+	fs.Int64Var(&c.seed, "seed", 1, "seed of training and of the evaluation split (env ATTUNE_SEED)")
 	fs.StringVar(&c.addrFile, "addr-file", "", "write the bound listen address to this file once serving (env ATTUNE_ADDR_FILE)")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error (env ATTUNE_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
@@ -132,7 +141,15 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	ds := dataset.New(st, locs, dataset.Options{Scope: scope, MaxBadRowShare: share, Workers: c.importWorkers}, time.Now, log)
 
-	srv := api.New(api.Deps{Datasets: ds, Recipes: registry()}, api.Options{Credentials: map[string]string{creds.AccessKey: creds.Secret}}, log)
+	artifacts, err := local.New(filepath.Join(c.dataDir, "artifacts"))
+	if err != nil {
+		return fmt.Errorf("artifacts dir: %w", err)
+	}
+	reg := registry()
+	tr := train.New(st, artifacts, reg, train.Options{Scope: scope, Workers: c.trainWorkers, MinInteractions: c.minInteract,
+		MinUsers: c.minUsers, Seed: c.seed}, time.Now, log)
+
+	srv := api.New(api.Deps{Datasets: ds, Recipes: reg, Training: tr}, api.Options{Credentials: map[string]string{creds.AccessKey: creds.Secret}}, log)
 
 	ln, err := net.Listen("tcp", c.listen)
 	if err != nil {
@@ -143,13 +160,15 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 
 	bg, cancelBG := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		if err := ds.Run(bg); err != nil {
-			log.Error("dataset runner stopped", "err", err)
-		}
-	}()
+	for name, runner := range map[string]interface{ Run(context.Context) error }{"dataset": ds, "training": tr} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := runner.Run(bg); err != nil {
+				log.Error("runner stopped", "runner", name, "err", err)
+			}
+		}()
+	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- httpSrv.Serve(ln) }()
 

@@ -52,6 +52,7 @@ type operation func(ctx context.Context, body []byte) (any, error)
 type Deps struct {
 	Datasets datasetService
 	Recipes  recipeCatalog
+	Training trainingService
 }
 
 // New returns a server over deps.
@@ -66,6 +67,9 @@ func New(deps Deps, opts Options, log *slog.Logger) *Server {
 	registerDatasets(s.control, deps.Datasets)
 	if deps.Recipes != nil {
 		registerRecipes(s.control, deps.Recipes)
+	}
+	if deps.Training != nil {
+		registerSolutions(s.control, deps.Training)
 	}
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")

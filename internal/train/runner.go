@@ -1,0 +1,463 @@
+package train
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/attune-dev/attune/internal/arn"
+	"github.com/attune-dev/attune/internal/corpus"
+	"github.com/attune-dev/attune/internal/errs"
+	"github.com/attune-dev/attune/internal/eval"
+	"github.com/attune-dev/attune/internal/model"
+	"github.com/attune-dev/attune/internal/recipe"
+	"github.com/attune-dev/attune/internal/records"
+	"github.com/attune-dev/attune/internal/store"
+)
+
+// Run trains pending solution versions until ctx is done. At start it
+// recovers from a crash: a version that was training runs again from the
+// start, one that was stopping ends STOPPED, so no version stays in progress.
+func (s *Service) Run(ctx context.Context) error {
+	if err := s.recover(ctx); err != nil {
+		return fmt.Errorf("training runner: recover: %w", err)
+	}
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	sem := make(chan struct{}, s.opts.Workers)
+	tick := time.NewTicker(s.opts.Poll)
+	defer tick.Stop()
+	for {
+		s.reconcile(ctx, &wg, sem)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-s.kick:
+		case <-tick.C:
+		}
+	}
+}
+
+func (s *Service) recover(ctx context.Context) error {
+	stuck, err := versions.All(ctx, s.st, "", StatusCreateInProgress, StatusCreateStopping)
+	if err != nil {
+		return err
+	}
+	for _, v := range stuck {
+		if _, err := versions.Update(ctx, s.st, v.ARN, s.now, func(v *Version) error {
+			if v.Status == StatusCreateStopping {
+				v.Status = StatusCreateStopped
+			} else {
+				v.Status = StatusCreatePending
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+		s.log.Info("solution version interrupted by a restart", "version", v.ARN, "was", v.Status)
+	}
+	return nil
+}
+
+func (s *Service) reconcile(ctx context.Context, wg *sync.WaitGroup, sem chan struct{}) {
+	sols, err := solutions.All(ctx, s.st, "", StatusCreatePending, StatusCreateInProgress)
+	if err != nil {
+		if ctx.Err() == nil {
+			s.log.Error("list pending solutions", "err", err)
+		}
+		return
+	}
+	for _, sol := range sols {
+		if _, err := solutions.Update(ctx, s.st, sol.ARN, s.now, func(sol *Solution) error {
+			sol.Status = StatusActive
+			return nil
+		}); err != nil && errs.KindOf(err) != errs.NotFound {
+			s.log.Error("activate solution", "solution", sol.ARN, "err", err)
+		}
+	}
+	pending, err := versions.All(ctx, s.st, "", StatusCreatePending)
+	if err != nil {
+		if ctx.Err() == nil {
+			s.log.Error("list pending solution versions", "err", err)
+		}
+		return
+	}
+	sort.Slice(pending, func(i, j int) bool { return pending[i].Created.Before(pending[j].Created) })
+	for _, v := range pending {
+		s.mu.Lock()
+		_, busy := s.running[v.ARN]
+		s.mu.Unlock()
+		if busy {
+			continue
+		}
+		select {
+		case sem <- struct{}{}:
+		default:
+			return
+		}
+		vctx, cancel := context.WithCancel(ctx)
+		s.mu.Lock()
+		s.running[v.ARN] = cancel
+		s.mu.Unlock()
+		wg.Add(1)
+		go func(versionARN string) {
+			defer wg.Done()
+			defer func() {
+				cancel()
+				s.mu.Lock()
+				delete(s.running, versionARN)
+				s.mu.Unlock()
+				<-sem
+				s.wake()
+			}()
+			s.runVersion(vctx, ctx, versionARN)
+		}(v.ARN)
+	}
+}
+
+// runVersion trains one version. vctx is cancelled by StopVersion; ctx by shutdown.
+func (s *Service) runVersion(vctx, ctx context.Context, versionARN string) {
+	v, err := versions.Update(vctx, s.st, versionARN, s.now, func(v *Version) error {
+		if v.Status != StatusCreatePending {
+			return errs.E(errs.InUse, "version %s is %s", v.ARN, v.Status)
+		}
+		v.Status = StatusCreateInProgress
+		return nil
+	})
+	if err != nil {
+		if vctx.Err() == nil && errs.KindOf(err) != errs.InUse {
+			s.log.Error("start solution version", "version", versionARN, "err", err)
+		}
+		return
+	}
+	start := s.now()
+	res, err := s.train(vctx, v)
+	if ctx.Err() != nil {
+		return // shutting down: recover() reruns it at the next start
+	}
+	bg := context.WithoutCancel(ctx)
+	_, uerr := versions.Update(bg, s.st, versionARN, s.now, func(v *Version) error {
+		v.TrainingHours = s.now().Sub(start).Hours()
+		switch {
+		case v.Status == StatusCreateStopping || vctx.Err() != nil:
+			v.Status = StatusCreateStopped
+		case err != nil:
+			v.Status = StatusCreateFailed
+			v.FailureReason = errs.Message(err)
+			if errs.KindOf(err) == errs.Internal {
+				v.FailureReason = "internal error while training: " + err.Error()
+			}
+		default:
+			v.Status = StatusActive
+			v.Metrics, v.TunedParams, v.ArtifactKey = res.metrics, res.params, res.key
+			v.Interactions, v.Users, v.Items, v.TrainedThrough = res.interactions, res.users, res.items, res.through
+		}
+		return nil
+	})
+	if uerr != nil {
+		s.log.Error("finish solution version", "version", versionARN, "err", uerr)
+		return
+	}
+	if err != nil && vctx.Err() == nil {
+		s.log.Info("solution version failed", "version", versionARN, "err", err)
+	} else if err == nil {
+		s.log.Info("solution version trained", "version", versionARN, "seconds", s.now().Sub(start).Seconds(),
+			"interactions", res.interactions, "ndcg@10", res.metrics["normalized_discounted_cumulative_gain_at_10"])
+	}
+	if err != nil && res.key != "" {
+		_ = s.artifacts.Delete(bg, res.key)
+	}
+}
+
+type trained struct {
+	metrics      map[string]float64
+	params       map[string]string
+	key          string
+	interactions int
+	users, items int
+	through      int64
+}
+
+// Data loads the training data of a dataset group: its interactions
+// filtered as the solution says, with the Items dataset's catalogue and
+// metadata when it has one. It returns the last chunk sequence read.
+func (s *Service) Data(ctx context.Context, groupARN string, f corpus.Filter) (*recipe.Data, int64, error) {
+	p, err := arn.Expect("datasetGroupArn", groupARN, arn.DatasetGroup, 1)
+	if err != nil {
+		return nil, 0, err
+	}
+	interactionsARN := s.opts.Scope.Build(arn.Dataset, p.Parts[0], "INTERACTIONS")
+	if _, err := s.st.GetResource(ctx, arn.Dataset, interactionsARN); err != nil {
+		if errs.KindOf(err) == errs.NotFound {
+			return nil, 0, errs.E(errs.Invalid, "dataset group %s has no Interactions dataset", groupARN)
+		}
+		return nil, 0, err
+	}
+	b := corpus.NewBuilder()
+	var items *corpus.Entities
+	itemsARN := s.opts.Scope.Build(arn.Dataset, p.Parts[0], "ITEMS")
+	if _, err := s.st.GetResource(ctx, arn.Dataset, itemsARN); err == nil {
+		if items, err = corpus.LoadEntities(ctx, s.st, itemsARN, "ITEM_ID"); err != nil {
+			return nil, 0, err
+		}
+		for _, id := range items.IDs {
+			b.Item(id) // the whole catalogue, so cold items can be recommended
+		}
+	} else if errs.KindOf(err) != errs.NotFound {
+		return nil, 0, err
+	}
+	var through int64
+	err = s.st.ScanChunks(ctx, interactionsARN, "", 0, func(c store.Chunk) error {
+		batch, err := records.Decode(c.Data)
+		if err != nil {
+			return fmt.Errorf("chunk %d: %w", c.Seq, err)
+		}
+		through = max(through, c.Seq)
+		return b.AddBatch(batch, f)
+	})
+	if err != nil {
+		return nil, 0, fmt.Errorf("read interactions: %w", err)
+	}
+	d := &recipe.Data{Interactions: b.Interactions()}
+	if items != nil {
+		d.Items = items.ItemMeta(d.Interactions.ItemIDs)
+	}
+	return d, through, nil
+}
+
+// checkMinimum applies Personalize's minimum training data rule.
+func (s *Service) checkMinimum(d *recipe.Interactions) error {
+	if s.opts.MinInteractions > 0 && d.Len() < s.opts.MinInteractions {
+		return errs.E(errs.Invalid, "Insufficient data: %d interactions after filtering, at least %d are required", d.Len(), s.opts.MinInteractions)
+	}
+	if s.opts.MinUsers > 0 {
+		counts := make([]int32, len(d.UserIDs))
+		for _, u := range d.User {
+			counts[u]++
+		}
+		n := 0
+		for _, c := range counts {
+			if c >= 2 {
+				n++
+			}
+		}
+		if n < s.opts.MinUsers {
+			return errs.E(errs.Invalid, "Dataset has fewer than %d users with at least 2 interactions each (found %d)", s.opts.MinUsers, n)
+		}
+	}
+	return nil
+}
+
+func (s *Service) train(ctx context.Context, v *Version) (trained, error) {
+	var res trained
+	sol, err := s.Solution(ctx, v.SolutionARN)
+	if err != nil {
+		return res, err
+	}
+	f := corpus.Filter{EventType: sol.EventType, MinEventValue: math.NaN()}
+	if sol.Config.EventValueThreshold != "" {
+		f.MinEventValue, _ = strconv.ParseFloat(sol.Config.EventValueThreshold, 64)
+	}
+	data, through, err := s.Data(ctx, sol.GroupARN, f)
+	if err != nil {
+		return res, err
+	}
+	if err := s.checkMinimum(data.Interactions); err != nil {
+		return res, err
+	}
+	candidates := []string{sol.RecipeARN}
+	if sol.PerformAutoML {
+		candidates = sol.Config.AutoMLRecipes
+		if len(candidates) == 0 {
+			candidates = []string{arn.Global(arn.Recipe, "aws-user-personalization"), arn.Global(arn.Recipe, "aws-user-personalization-v2")}
+		}
+	}
+	split := eval.PersonalizeSplit(data.Interactions, s.opts.Seed)
+	trainData := &recipe.Data{Interactions: split.Train, Items: data.Items}
+	test := split.TestSet()
+	metric := sol.Config.HPOMetric
+	if metric == "" {
+		metric = sol.Config.AutoMLMetric
+	}
+	if metric == "" {
+		metric = eval.NDCGKey(25)
+	}
+	best := struct {
+		r       recipe.Recipe
+		ra      string
+		params  recipe.Params
+		metrics map[string]float64
+		score   float64
+	}{score: math.Inf(-1)}
+	for _, ra := range candidates {
+		r, err := s.Recipe(ra)
+		if err != nil {
+			return res, err
+		}
+		base := s.baseParams(r, sol, data.Interactions)
+		trials := []recipe.Params{base}
+		if sol.PerformHPO {
+			trials = s.hpoTrials(r, sol.Config, base)
+		}
+		for _, p := range trials {
+			if err := ctx.Err(); err != nil {
+				return res, err
+			}
+			out, err := eval.Evaluate(ctx, r, p, trainData, test, eval.Options{Seed: s.opts.Seed})
+			if err != nil {
+				return res, err
+			}
+			score := out.Metrics[metric]
+			if best.r == nil || score > best.score {
+				best.r, best.ra, best.params, best.metrics, best.score = r, ra, p, out.Metrics, score
+			}
+		}
+	}
+	if sol.PerformAutoML && best.ra != sol.BestRecipeARN {
+		if _, err := solutions.Update(ctx, s.st, sol.ARN, s.now, func(sol *Solution) error {
+			sol.BestRecipeARN = best.ra
+			return nil
+		}); err != nil {
+			return res, err
+		}
+	}
+	// The deployed model learns from everyone, the held-out users included.
+	m, err := best.r.Fit(ctx, data, best.params, recipe.FitOptions{Seed: s.opts.Seed, Now: latestTime(data.Interactions)})
+	if err != nil {
+		return res, fmt.Errorf("final fit: %w", err)
+	}
+	metrics := eval.SolutionMetrics(best.metrics)
+	key := model.Key(v.ARN)
+	meta := model.Meta{Recipe: best.r.Name(), RecipeType: best.r.Type(), SolutionVersionARN: v.ARN, SolutionARN: sol.ARN,
+		DatasetGroupARN: sol.GroupARN, Created: s.now(), Params: best.params, Metrics: metrics, TrainedThrough: through,
+		Interactions: data.Interactions.Len(), Users: len(data.Interactions.UserIDs), Items: len(data.Interactions.ItemIDs)}
+	if err := model.Write(ctx, s.artifacts, key, meta, m); err != nil {
+		return res, err
+	}
+	tuned := map[string]string(nil)
+	if sol.PerformHPO {
+		tuned = best.params
+	}
+	return trained{metrics: metrics, params: tuned, key: key, interactions: meta.Interactions, users: meta.Users,
+		items: meta.Items, through: through}, nil
+}
+
+// baseParams are the solution's hyperparameters plus, where the recipe
+// takes them, event weights from solutionConfig.eventsConfig.
+func (s *Service) baseParams(r recipe.Recipe, sol *Solution, d *recipe.Interactions) recipe.Params {
+	p := recipe.Params{}
+	for k, v := range sol.Config.HyperParameters {
+		p[k] = v
+	}
+	if _, set := p["event_weights"]; !set && len(sol.Config.Events) > 0 && hasParam(r, "event_weights") {
+		var parts []string
+		for _, e := range sol.Config.Events {
+			if e.Weight != nil {
+				parts = append(parts, e.EventType+"="+strconv.FormatFloat(*e.Weight, 'g', -1, 64))
+			}
+		}
+		if len(parts) > 0 {
+			p["event_weights"] = strings.Join(parts, ",")
+		}
+	}
+	return p
+}
+
+func hasParam(r recipe.Recipe, name string) bool {
+	for _, h := range r.Hyperparameters() {
+		if h.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// hpoTrials samples hyperparameter sets by seeded random search over the
+// solution's ranges, or over the recipe's tunable hyperparameters when the
+// solution gives none. The base configuration is always the first trial.
+func (s *Service) hpoTrials(r recipe.Recipe, c Config, base recipe.Params) []recipe.Params {
+	n := c.HPOMaxJobs
+	if n <= 0 {
+		n = 8
+	}
+	type dim struct {
+		name    string
+		lo, hi  float64
+		integer bool
+		values  []string
+	}
+	var dims []dim
+	for _, ir := range c.IntRanges {
+		dims = append(dims, dim{name: ir.Name, lo: float64(ir.Min), hi: float64(ir.Max), integer: true})
+	}
+	for _, fr := range c.FloatRanges {
+		dims = append(dims, dim{name: fr.Name, lo: fr.Min, hi: fr.Max})
+	}
+	for _, cr := range c.CatRanges {
+		dims = append(dims, dim{name: cr.Name, values: cr.Values})
+	}
+	if len(dims) == 0 {
+		for _, h := range r.Hyperparameters() {
+			if !h.Tunable {
+				continue
+			}
+			switch h.Kind {
+			case "integer":
+				dims = append(dims, dim{name: h.Name, lo: h.Min, hi: h.Max, integer: true})
+			case "continuous":
+				dims = append(dims, dim{name: h.Name, lo: h.Min, hi: h.Max})
+			default:
+				dims = append(dims, dim{name: h.Name, values: h.Values})
+			}
+		}
+	}
+	// The first trial is the base configuration with every searched
+	// hyperparameter spelled out, so tunedHPOParams always names them.
+	first := recipe.Params{}
+	for k, v := range base {
+		first[k] = v
+	}
+	defaults := map[string]string{}
+	for _, h := range r.Hyperparameters() {
+		defaults[h.Name] = h.Default
+	}
+	for _, d := range dims {
+		if _, set := first[d.name]; !set {
+			first[d.name] = defaults[d.name]
+		}
+	}
+	rng := rand.New(rand.NewPCG(uint64(s.opts.Seed), 0x5eed))
+	trials := []recipe.Params{first}
+	for len(trials) < n && len(dims) > 0 {
+		p := recipe.Params{}
+		for k, v := range base {
+			p[k] = v
+		}
+		for _, d := range dims {
+			switch {
+			case len(d.values) > 0:
+				p[d.name] = d.values[rng.IntN(len(d.values))]
+			case d.integer:
+				p[d.name] = strconv.Itoa(int(d.lo) + rng.IntN(int(d.hi-d.lo)+1))
+			default:
+				p[d.name] = strconv.FormatFloat(d.lo+rng.Float64()*(d.hi-d.lo), 'g', 4, 64)
+			}
+		}
+		trials = append(trials, p)
+	}
+	return trials
+}
+
+func latestTime(d *recipe.Interactions) time.Time {
+	var t int64
+	for _, x := range d.Time {
+		t = max(t, x)
+	}
+	return time.Unix(t, 0).UTC()
+}
