@@ -36,7 +36,7 @@ type Item struct {
 // User is a business user.
 type User struct {
 	ID, Role, Industry, CompanySize, Region, Experience string
-	Age                                                  int
+	Age                                                 int
 }
 
 // Event is one interaction.

@@ -59,23 +59,30 @@ func hsum(s archsimd.Float32x8) float32 {
 	return q.GetElem(0)
 }
 
+// ld8 loads 8 floats; callers pass constant-bounded slices of an array
+// pointer, which the compiler checks at compile time, not per load.
+func ld8(p []float32) archsimd.Float32x8 { return archsimd.LoadFloat32x8((*[8]float32)(p)) }
+
 // dotAVX2 is Dot for len(a) == len(b) >= 8. Four vector accumulators hide
-// the FMA latency.
+// the FMA latency. The loops convert 32- and 8-element windows to array
+// pointers: one length check per window instead of one per load.
 func dotAVX2(a, b []float32) float32 {
 	var s0, s1, s2, s3 archsimd.Float32x8
-	n := len(a)
-	i := 0
-	for ; i+32 <= n; i += 32 {
-		s0 = archsimd.LoadFloat32x8Slice(a[i:]).MulAdd(archsimd.LoadFloat32x8Slice(b[i:]), s0)
-		s1 = archsimd.LoadFloat32x8Slice(a[i+8:]).MulAdd(archsimd.LoadFloat32x8Slice(b[i+8:]), s1)
-		s2 = archsimd.LoadFloat32x8Slice(a[i+16:]).MulAdd(archsimd.LoadFloat32x8Slice(b[i+16:]), s2)
-		s3 = archsimd.LoadFloat32x8Slice(a[i+24:]).MulAdd(archsimd.LoadFloat32x8Slice(b[i+24:]), s3)
+	for len(a) >= 32 && len(b) >= 32 {
+		pa, pb := (*[32]float32)(a), (*[32]float32)(b)
+		s0 = ld8(pa[0:8]).MulAdd(ld8(pb[0:8]), s0)
+		s1 = ld8(pa[8:16]).MulAdd(ld8(pb[8:16]), s1)
+		s2 = ld8(pa[16:24]).MulAdd(ld8(pb[16:24]), s2)
+		s3 = ld8(pa[24:32]).MulAdd(ld8(pb[24:32]), s3)
+		a, b = a[32:], b[32:]
 	}
-	for ; i+8 <= n; i += 8 {
-		s0 = archsimd.LoadFloat32x8Slice(a[i:]).MulAdd(archsimd.LoadFloat32x8Slice(b[i:]), s0)
+	for len(a) >= 8 && len(b) >= 8 {
+		s0 = ld8(a[:8]).MulAdd(ld8(b[:8]), s0)
+		a, b = a[8:], b[8:]
 	}
 	s := hsum(s0.Add(s1).Add(s2.Add(s3)))
-	for ; i < n; i++ {
+	b = b[:len(a)]
+	for i := range a {
 		s += a[i] * b[i]
 	}
 	return s
@@ -84,16 +91,20 @@ func dotAVX2(a, b []float32) float32 {
 // axpyAVX2 is Axpy for len(x) == len(y) >= 8.
 func axpyAVX2(alpha float32, x, y []float32) {
 	av := archsimd.BroadcastFloat32x8(alpha)
-	n := len(x)
-	i := 0
-	for ; i+16 <= n; i += 16 {
-		archsimd.LoadFloat32x8Slice(x[i:]).MulAdd(av, archsimd.LoadFloat32x8Slice(y[i:])).StoreSlice(y[i:])
-		archsimd.LoadFloat32x8Slice(x[i+8:]).MulAdd(av, archsimd.LoadFloat32x8Slice(y[i+8:])).StoreSlice(y[i+8:])
+	for len(x) >= 32 && len(y) >= 32 {
+		px, py := (*[32]float32)(x), (*[32]float32)(y)
+		ld8(px[0:8]).MulAdd(av, ld8(py[0:8])).Store((*[8]float32)(py[0:8]))
+		ld8(px[8:16]).MulAdd(av, ld8(py[8:16])).Store((*[8]float32)(py[8:16]))
+		ld8(px[16:24]).MulAdd(av, ld8(py[16:24])).Store((*[8]float32)(py[16:24]))
+		ld8(px[24:32]).MulAdd(av, ld8(py[24:32])).Store((*[8]float32)(py[24:32]))
+		x, y = x[32:], y[32:]
 	}
-	for ; i+8 <= n; i += 8 {
-		archsimd.LoadFloat32x8Slice(x[i:]).MulAdd(av, archsimd.LoadFloat32x8Slice(y[i:])).StoreSlice(y[i:])
+	for len(x) >= 8 && len(y) >= 8 {
+		ld8(x[:8]).MulAdd(av, ld8(y[:8])).Store((*[8]float32)(y[:8]))
+		x, y = x[8:], y[8:]
 	}
-	for ; i < n; i++ {
+	y = y[:len(x)]
+	for i := range x {
 		y[i] += alpha * x[i]
 	}
 }
@@ -106,21 +117,18 @@ func dotRowsAVX2(out, m []float32, k int, x []float32) {
 	n := len(out)
 	r := 0
 	for ; r+4 <= n; r += 4 {
-		m0 := m[r*k : (r+1)*k]
-		m1 := m[(r+1)*k : (r+2)*k]
-		m2 := m[(r+2)*k : (r+3)*k]
-		m3 := m[(r+3)*k : (r+4)*k]
+		blk := m[r*k : (r+4)*k]
 		var a0, a1, a2, a3 archsimd.Float32x8
 		for j := 0; j+8 <= k; j += 8 {
-			xv := archsimd.LoadFloat32x8Slice(x[j:])
-			a0 = archsimd.LoadFloat32x8Slice(m0[j:]).MulAdd(xv, a0)
-			a1 = archsimd.LoadFloat32x8Slice(m1[j:]).MulAdd(xv, a1)
-			a2 = archsimd.LoadFloat32x8Slice(m2[j:]).MulAdd(xv, a2)
-			a3 = archsimd.LoadFloat32x8Slice(m3[j:]).MulAdd(xv, a3)
+			xv := ld8(x[j : j+8])
+			a0 = ld8(blk[j : j+8]).MulAdd(xv, a0)
+			a1 = ld8(blk[k+j : k+j+8]).MulAdd(xv, a1)
+			a2 = ld8(blk[2*k+j : 2*k+j+8]).MulAdd(xv, a2)
+			a3 = ld8(blk[3*k+j : 3*k+j+8]).MulAdd(xv, a3)
 		}
 		// Per 128-bit half: [Σa0, Σa1, Σa2, Σa3] of that half's lanes.
 		h := a0.AddPairsGrouped(a1).AddPairsGrouped(a2.AddPairsGrouped(a3))
-		h.GetLo().Add(h.GetHi()).StoreSlice(out[r:])
+		h.GetLo().Add(h.GetHi()).Store((*[4]float32)(out[r : r+4]))
 	}
 	for ; r < n; r++ {
 		out[r] = dotAVX2(m[r*k:(r+1)*k], x)
