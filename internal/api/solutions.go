@@ -21,6 +21,7 @@ type trainingService interface {
 	Versions(ctx context.Context, solutionARN, token string, limit int) ([]*train.Version, string, error)
 	StopVersion(ctx context.Context, versionARN string) error
 	Metrics(ctx context.Context, versionARN string) (map[string]float64, error)
+	UpdateSolution(ctx context.Context, in train.UpdateSolutionInput) (*train.Solution, error)
 }
 
 // solutionConfigIn is solutionConfig on the wire.
@@ -163,6 +164,32 @@ func solutionWire(sol *train.Solution, latest *train.Version) map[string]any {
 	}
 	if latest != nil {
 		out["latestSolutionVersion"] = versionSummary(latest)
+	}
+	if u := sol.LatestUpdate; u != nil {
+		cfg := map[string]any{}
+		if u.ScheduleExpression != "" {
+			cfg["autoTrainingConfig"] = map[string]string{"schedulingExpression": u.ScheduleExpression}
+		}
+		if len(u.Events) > 0 {
+			cfg["eventsConfig"] = map[string]any{"eventParametersList": eventsWire(u.Events)}
+		}
+		out["latestSolutionUpdate"] = map[string]any{"solutionUpdateConfig": cfg, "status": u.Status,
+			"performAutoTraining": u.PerformAutoTraining, "performIncrementalUpdate": u.PerformIncremental,
+			"creationDateTime": ts(u.Created), "lastUpdatedDateTime": ts(u.Updated)}
+	}
+	return out
+}
+
+func eventsWire(es []train.EventParameters) []map[string]any {
+	out := make([]map[string]any, len(es))
+	for i, e := range es {
+		out[i] = map[string]any{"eventType": e.EventType}
+		if e.EventValueThreshold != nil {
+			out[i]["eventValueThreshold"] = *e.EventValueThreshold
+		}
+		if e.Weight != nil {
+			out[i]["weight"] = *e.Weight
+		}
 	}
 	return out
 }
@@ -329,6 +356,45 @@ func registerSolutions(ops map[string]operation, svc trainingService) {
 	})
 	ops["StopSolutionVersionCreation"] = handle(func(ctx context.Context, in *versionIn) (any, error) {
 		return nil, svc.StopVersion(ctx, in.SolutionVersionArn)
+	})
+	type updateIn struct {
+		SolutionArn              string `json:"solutionArn"`
+		PerformAutoTraining      *bool  `json:"performAutoTraining"`
+		PerformIncrementalUpdate *bool  `json:"performIncrementalUpdate"`
+		SolutionUpdateConfig     *struct {
+			AutoTrainingConfig *struct {
+				SchedulingExpression string `json:"schedulingExpression"`
+			} `json:"autoTrainingConfig"`
+			EventsConfig json.RawMessage `json:"eventsConfig"`
+		} `json:"solutionUpdateConfig"`
+	}
+	ops["UpdateSolution"] = handle(func(ctx context.Context, in *updateIn) (any, error) {
+		u := train.UpdateSolutionInput{SolutionARN: in.SolutionArn, PerformAutoTraining: in.PerformAutoTraining,
+			PerformIncremental: in.PerformIncrementalUpdate}
+		if c := in.SolutionUpdateConfig; c != nil {
+			if c.AutoTrainingConfig != nil {
+				u.ScheduleExpression = &c.AutoTrainingConfig.SchedulingExpression
+			}
+			if len(c.EventsConfig) > 0 {
+				var cfg solutionConfigIn
+				if err := decode([]byte(`{"eventsConfig":`+string(c.EventsConfig)+`}`), &cfg); err != nil {
+					return nil, err
+				}
+				d, err := cfg.domain()
+				if err != nil {
+					return nil, err
+				}
+				u.Events = d.Events
+				if u.Events == nil {
+					u.Events = []train.EventParameters{}
+				}
+			}
+		}
+		sol, err := svc.UpdateSolution(ctx, u)
+		if err != nil {
+			return nil, err
+		}
+		return map[string]any{"solutionArn": sol.ARN}, nil
 	})
 	ops["GetSolutionMetrics"] = handle(func(ctx context.Context, in *versionIn) (any, error) {
 		m, err := svc.Metrics(ctx, in.SolutionVersionArn)

@@ -121,10 +121,10 @@ func dotRowsAVX2(out, m []float32, k int, x []float32) {
 		var a0, a1, a2, a3 archsimd.Float32x8
 		for j := 0; j+8 <= k; j += 8 {
 			xv := ld8(x[j : j+8])
-			a0 = ld8(blk[j : j+8]).MulAdd(xv, a0)
-			a1 = ld8(blk[k+j : k+j+8]).MulAdd(xv, a1)
-			a2 = ld8(blk[2*k+j : 2*k+j+8]).MulAdd(xv, a2)
-			a3 = ld8(blk[3*k+j : 3*k+j+8]).MulAdd(xv, a3)
+			a0 = ld8(blk[j:j+8]).MulAdd(xv, a0)
+			a1 = ld8(blk[k+j:k+j+8]).MulAdd(xv, a1)
+			a2 = ld8(blk[2*k+j:2*k+j+8]).MulAdd(xv, a2)
+			a3 = ld8(blk[3*k+j:3*k+j+8]).MulAdd(xv, a3)
 		}
 		// Per 128-bit half: [Σa0, Σa1, Σa2, Σa3] of that half's lanes.
 		h := a0.AddPairsGrouped(a1).AddPairsGrouped(a2.AddPairsGrouped(a3))

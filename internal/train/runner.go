@@ -81,6 +81,9 @@ func (s *Service) reconcile(ctx context.Context, wg *sync.WaitGroup, sem chan st
 			s.log.Error("activate solution", "solution", sol.ARN, "err", err)
 		}
 	}
+	if err := s.autoTrain(ctx); err != nil && ctx.Err() == nil {
+		s.log.Error("automatic training", "err", err)
+	}
 	pending, err := versions.All(ctx, s.st, "", StatusCreatePending)
 	if err != nil {
 		if ctx.Err() == nil {

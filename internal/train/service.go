@@ -443,3 +443,5 @@ func randomHex(n int) string {
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
 }
+
+func errInUse(format string, args ...any) error { return errs.E(errs.InUse, format, args...) }

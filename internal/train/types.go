@@ -88,7 +88,19 @@ type Solution struct {
 	// back by Describe*; Config holds what training uses of it.
 	ConfigEcho    []byte
 	BestRecipeARN string // AutoML result
+	LatestUpdate  *SolutionUpdate
 	Tags          map[string]string
+}
+
+// SolutionUpdate records the latest UpdateSolution.
+type SolutionUpdate struct {
+	PerformAutoTraining bool
+	PerformIncremental  bool
+	ScheduleExpression  string
+	Events              []EventParameters
+	Status              string
+	FailureReason       string
+	Created, Updated    time.Time
 }
 
 // Version is a solution version: one training run and its model.

@@ -180,16 +180,12 @@ func newSolver(k int, gram []float64, g32 []float32, alpha float32) *solver {
 		a: make([]float64, k*k), b: make([]float64, k)}
 }
 
-// mulA sets out = (YᵀY + λI)v + Σ_i (c_i - 1)(y_i·v) y_i.
+// mulA sets out = (YᵀY + λI)v + Σ_i (c_i - 1)(y_i·v) y_i: the dense Gram
+// product costs k² and the correction touches only the row's observed
+// items, so the k×k matrix of the row is never formed.
 func (s *solver) mulA(idx []int32, val []float32, y, v, out []float32) {
-	k := s.k
-	for a := 0; a < k; a++ {
-		out[a] = recipe.Dot(s.g32[a*k:(a+1)*k], v)
-	}
-	for p, i := range idx {
-		yi := y[int(i)*k : int(i+1)*k]
-		recipe.Axpy(s.alpha*val[p]*recipe.Dot(yi, v), yi, out)
-	}
+	recipe.MulSym(out, s.g32, s.k, v)
+	recipe.ImplicitRows(out, y, s.k, idx, val, v, 0, -s.alpha, 0)
 }
 
 // cg runs steps of conjugate gradient on A x = b from the current x, with
@@ -197,15 +193,13 @@ func (s *solver) mulA(idx []int32, val []float32, y, v, out []float32) {
 func (s *solver) cg(idx []int32, val []float32, y, x []float32, steps int) {
 	k := s.k
 	r, p, ap := s.r, s.p, s.ap
-	// r = b - A x, computed in one pass over the observed items.
-	for a := 0; a < k; a++ {
-		r[a] = -recipe.Dot(s.g32[a*k:(a+1)*k], x)
+	// r = b - A x = Σ_i (1 + c1_i - c1_i·y_i·x) y_i - (YᵀY + λI)x with
+	// c1_i = α·val_i, computed in one pass over the observed items.
+	recipe.MulSym(r, s.g32, k, x)
+	for a := range r {
+		r[a] = -r[a]
 	}
-	for q, i := range idx {
-		yi := y[int(i)*k : int(i+1)*k]
-		c1 := s.alpha * val[q]
-		recipe.Axpy(1+c1-c1*recipe.Dot(yi, x), yi, r)
-	}
+	recipe.ImplicitRows(r, y, k, idx, val, x, 1, s.alpha, 1)
 	copy(p, r)
 	rs := recipe.Dot(r, r)
 	for it := 0; it < steps && rs > 1e-12; it++ {
