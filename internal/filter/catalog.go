@@ -213,8 +213,11 @@ type matcher struct {
 // column's dictionary match nothing, so they are dropped.
 func newMatcher(col *column, op Op, strs []string, nums []float64) *matcher {
 	m := &matcher{col: col, op: op, nums: nums}
-	if op.ordering() && len(nums) == 1 {
-		m.x = nums[0]
+	if op.ordering() {
+		m.x = math.NaN() // without a value to compare with, nothing matches
+		if len(nums) == 1 {
+			m.x = nums[0]
+		}
 	}
 	if col != nil && col.dict != nil {
 		m.set = newBitmap(len(col.dict))

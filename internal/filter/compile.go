@@ -182,9 +182,8 @@ func (f *Filter) Compile(env *Env, values map[string][]string) (*Compiled, error
 	return c, nil
 }
 
-// cacheKey identifies the filter and the values of its parameters. Separator
-// bytes below ' ' cannot be confused with the canonical text, which ends the
-// key's first part, because values may hold anything, each is length-prefixed.
+// cacheKey identifies the filter and the values of its parameters. Values
+// may hold any byte, so each is length-prefixed to keep keys unambiguous.
 func (f *Filter) cacheKey(values map[string][]string) string {
 	var b strings.Builder
 	b.WriteString(f.canonical())
@@ -547,7 +546,10 @@ func (ec *eventCond) bitmap(n, perType int, ctx Context) bitmap {
 func (cc *currentCond) bitmap(n int, items *Catalog, ctx Context) bitmap {
 	var strs []string
 	var nums []float64
-	if idx, ok := items.Index(ctx.ItemID); ok && ctx.ItemID != "" && cc.anchor != nil {
+	if items == nil || cc.anchor == nil || ctx.ItemID == "" {
+		return newMatcher(cc.col, cc.op, nil, nil).bitmap(n)
+	}
+	if idx, ok := items.Index(ctx.ItemID); ok {
 		if cc.anchor.nums != nil {
 			if x := cc.anchor.nums[idx]; !math.IsNaN(x) {
 				nums = []float64{x}

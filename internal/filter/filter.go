@@ -234,9 +234,27 @@ type Expr struct {
 }
 
 // Filter is a parsed filter expression: expressions joined with '|'.
+// Parse sets unexported caches, so a Filter must not be modified after
+// Parse returns it.
 type Filter struct {
-	Exprs []Expr
-	text  string // the source, for error positions found after parsing
+	Exprs  []Expr
+	text   string   // the source, for error positions found after parsing
+	canon  string   // String(), computed once for cache keys
+	params []string // Params(), computed once for cache keys
+}
+
+func (f *Filter) canonical() string {
+	if f.canon == "" {
+		return f.String()
+	}
+	return f.canon
+}
+
+func (f *Filter) paramNames() []string {
+	if f.canon == "" {
+		return f.Params()
+	}
+	return f.params
 }
 
 // Target returns what the filter removes: "ItemID", "UserID" or "ActionID".

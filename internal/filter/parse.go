@@ -42,6 +42,8 @@ func Parse(expr string) (*Filter, error) {
 	if err := f.checkFieldCount(); err != nil {
 		return nil, err
 	}
+	f.params = f.Params()
+	f.canon = f.String()
 	return f, nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -107,6 +108,13 @@ func BenchmarkRecommend(b *testing.B) {
 			m.Recommend(recipe.Query{User: -1, Item: -1, History: hist}, 25)
 		}
 	})
+	b.Run("fold-in-only-50", func(b *testing.B) {
+		agg, _ := m.history(hist)
+		s := &scratch{}
+		for b.Loop() {
+			m.foldIn(agg, s)
+		}
+	})
 	b.Run("rank-100-candidates", func(b *testing.B) {
 		cands := make([]int32, 100)
 		for i := range cands {
@@ -114,6 +122,27 @@ func BenchmarkRecommend(b *testing.B) {
 		}
 		for b.Loop() {
 			m.Recommend(recipe.Query{User: -1, Item: -1, History: hist, Candidates: cands}, 100)
+		}
+	})
+	// The aws-user-personalization shape for a catalogue too large for
+	// EASE: factors blended with transitions of the latest items, both
+	// standardised.
+	const keep = 20
+	seq := &recipe.CSR{Ptr: make([]int64, items+1)}
+	for i := 0; i < items; i++ {
+		for j := 0; j < keep; j++ {
+			seq.Idx = append(seq.Idx, int32((i*7919+j*104729)%items))
+			seq.Val = append(seq.Val, rng.Float32())
+		}
+		slices.Sort(seq.Idx[i*keep:])
+		seq.Ptr[i+1] = int64(len(seq.Idx))
+	}
+	blended := &Model{name: "bench", typ: recipe.UserPersonalization, k: k, alpha: 5, maxHist: 2000, wMF: 1,
+		items: m.items, users: m.users, itemF: m.itemF, userF: m.userF, gram: m.gram, popular: m.popular}
+	blended.wSeq, blended.seq, blended.seqLast, blended.seqDecay = 0.2, seq, 5, 0.7
+	b.Run("blend-transitions-fold-in-50", func(b *testing.B) {
+		for b.Loop() {
+			blended.Recommend(recipe.Query{User: -1, Item: -1, History: hist}, 25)
 		}
 	})
 }

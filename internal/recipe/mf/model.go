@@ -4,6 +4,7 @@ import (
 	"io"
 	"math"
 	"slices"
+	"sync"
 
 	"github.com/attune-dev/attune/internal/recipe"
 )
@@ -45,6 +46,8 @@ type Model struct {
 	end     int64   // newest training interaction
 	explW   float64
 	explAge float64 // days
+
+	pool sync.Pool // *scratch, reused across requests
 }
 
 // Items returns the item index -> ITEM_ID table.
@@ -113,30 +116,63 @@ func (m *Model) history(h []recipe.Event) (agg []weighted, latest []int32) {
 // history: the exact solve of (YᵀY + λI + Σ αw_i y_i y_iᵀ) x = Σ (1+αw_i) y_i.
 func (m *Model) FoldIn(h []recipe.Event) []float32 {
 	agg, _ := m.history(h)
-	return m.foldIn(agg)
+	return slices.Clone(m.foldIn(agg, &scratch{}))
 }
 
-func (m *Model) foldIn(agg []weighted) []float32 {
+// scratch is one request's working memory. Models pool it, so a request
+// allocates little beyond its result however many items it scores.
+type scratch struct {
+	a, b   []float64 // fold-in system, k×k and k
+	x      []float32 // folded-in user vector
+	total  []float32 // blended score per scored item
+	comp   []float32 // one component's scores per scored item
+	seq    []float32 // transition scores; all zero between requests
+	hot    []int32   // positions of seq that are nonzero
+	saved  []float32 // totals at hot positions, see blendSparse
+	filter func(int32) bool
+}
+
+// grow returns s resized to n, reallocating only when it is too small.
+func grow[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	return s[:n]
+}
+
+func (m *Model) getScratch() *scratch {
+	if s, ok := m.pool.Get().(*scratch); ok {
+		return s
+	}
+	return &scratch{}
+}
+
+// foldIn solves for the user vector into s.x. The system matrix is the
+// cached Gram matrix plus one rank-one update per distinct history item, so
+// a request costs O(h·k² + k³), nothing per catalogue item.
+func (m *Model) foldIn(agg []weighted, s *scratch) []float32 {
 	k := m.k
-	a := slices.Clone(m.gram)
-	b := make([]float64, k)
-	y := make([]float64, k)
+	s.a = grow(s.a, k*k)
+	s.b = grow(s.b, k)
+	s.x = grow(s.x, k)
+	a, b, x := s.a, s.b, s.x
+	copy(a, m.gram)
+	clear(b)
+	clear(x)
 	for _, h := range agg {
 		yi := m.itemF[int(h.item)*k : int(h.item+1)*k]
 		c1 := float64(m.alpha * h.w)
-		for u := range y {
-			y[u] = float64(yi[u])
-		}
-		for u := 0; u < k; u++ {
-			b[u] += (1 + c1) * y[u]
-			cu := c1 * y[u]
+		for u, yu := range yi {
+			y := float64(yu)
+			b[u] += (1 + c1) * y
+			// CholeskySolve reads only the lower triangle.
 			row := a[u*k : u*k+u+1]
+			cu := c1 * y
 			for v := range row {
-				row[v] += cu * y[v]
+				row[v] += cu * float64(yi[v])
 			}
 		}
 	}
-	x := make([]float32, k)
 	if len(agg) == 0 || !recipe.CholeskySolve(a, b, k) {
 		return x
 	}
@@ -152,15 +188,25 @@ func (m *Model) foldIn(agg []weighted) []float32 {
 // history gets the most popular items.
 func (m *Model) Recommend(q recipe.Query, n int) []recipe.Scored {
 	agg, latest := m.history(q.History)
+	s := m.getScratch()
+	defer m.pool.Put(s)
 	var x []float32
 	switch {
 	case len(agg) > 0:
-		x = m.foldIn(agg)
+		x = m.foldIn(agg, s)
 	case q.User >= 0 && int(q.User) < len(m.users):
 		x = m.UserVector(q.User)
 	default:
 		return recipe.FillPopular(nil, m.popular, n, &q)
 	}
+	useEASE := m.wEASE > 0 && m.ease != nil && len(agg) > 0
+	useSeq := m.wSeq > 0 && m.seq != nil && len(latest) > 0
+	if m.components() == 1 && m.wMF > 0 && q.Exploration == nil {
+		// Matrix factorisation alone keeps raw scores, so the best items
+		// come out of one pass of dot products with no score array.
+		return recipe.SelectDot(m.itemF, m.k, x, m.wMF, n, &q)
+	}
+
 	// Scores are computed for the candidate set only: all items, or q's
 	// candidates (as a dense array indexed by position).
 	items := q.Candidates
@@ -168,25 +214,26 @@ func (m *Model) Recommend(q recipe.Query, n int) []recipe.Scored {
 	if items != nil {
 		nItems = len(items)
 	}
-	total := make([]float32, nItems)
-	comp := make([]float32, nItems)
-	itemAt := func(p int) int32 {
-		if items != nil {
-			return items[p]
-		}
-		return int32(p)
-	}
+	s.total = grow(s.total, nItems)
+	s.comp = grow(s.comp, nItems)
+	total, comp := s.total, s.comp
 	valid := func(it int32) bool { return it >= 0 && int(it) < len(m.items) }
 
 	k := m.k
-	for p := range comp {
-		if it := itemAt(p); valid(it) {
-			comp[p] = recipe.Dot(x, m.itemF[int(it)*k:int(it+1)*k])
+	if items == nil {
+		recipe.DotRows(comp, m.itemF, k, x)
+	} else {
+		for p, it := range items {
+			comp[p] = 0
+			if valid(it) {
+				comp[p] = recipe.Dot(x, m.itemF[int(it)*k:int(it+1)*k])
+			}
 		}
 	}
+	clear(total)
 	m.blend(total, comp, m.wMF)
 
-	if m.wEASE > 0 && m.ease != nil && len(agg) > 0 {
+	if useEASE {
 		clear(comp)
 		ni := len(m.items)
 		if items == nil {
@@ -196,39 +243,19 @@ func (m *Model) Recommend(q recipe.Query, n int) []recipe.Scored {
 		} else {
 			for p, it := range items {
 				if valid(it) {
-					var s float32
+					var sum float32
 					for _, h := range agg {
-						s += h.w * m.ease[int(h.item)*ni+int(it)]
+						sum += h.w * m.ease[int(h.item)*ni+int(it)]
 					}
-					comp[p] = s
+					comp[p] = sum
 				}
 			}
 		}
 		m.blend(total, comp, m.wEASE)
 	}
 
-	if m.wSeq > 0 && m.seq != nil && len(latest) > 0 {
-		clear(comp)
-		var pos map[int32]int
-		if items != nil {
-			pos = make(map[int32]int, len(items))
-			for p, it := range items {
-				pos[it] = p
-			}
-		}
-		w := float32(1)
-		for _, src := range latest {
-			idx, val := m.seq.Row(int(src))
-			for j, dst := range idx {
-				if items == nil {
-					comp[dst] += w * val[j]
-				} else if p, ok := pos[dst]; ok {
-					comp[p] += w * val[j]
-				}
-			}
-			w *= m.seqDecay
-		}
-		m.blend(total, comp, m.wSeq)
+	if useSeq {
+		m.blendTransitions(s, latest, items, nItems)
 	}
 
 	if items != nil {
@@ -257,6 +284,86 @@ func (m *Model) Recommend(q recipe.Query, n int) []recipe.Scored {
 		return m.explore(total, n, &q)
 	}
 	return recipe.SelectDense(total, n, &q)
+}
+
+// blendTransitions adds the transition component of the latest items to
+// s.total (positions as in Recommend). The component is sparse (at most
+// seqLast×Keep nonzeros), so it is accumulated only where it is nonzero and
+// blended by blendSparse: O(nonzeros) work plus one pass adding a constant.
+func (m *Model) blendTransitions(s *scratch, latest, items []int32, nItems int) {
+	s.seq = grow(s.seq, nItems) // zero everywhere: every use resets its hot entries
+	acc := s.seq
+	hot := s.hot[:0]
+	var pos map[int32]int
+	if items != nil {
+		pos = make(map[int32]int, len(items))
+		for p, it := range items {
+			pos[it] = p
+		}
+	}
+	w := float32(1)
+	for _, src := range latest {
+		idx, val := m.seq.Row(int(src))
+		for j, dst := range idx {
+			p := int(dst)
+			if items != nil {
+				var ok bool
+				if p, ok = pos[dst]; !ok {
+					continue
+				}
+			}
+			if acc[p] == 0 {
+				hot = append(hot, int32(p))
+			}
+			acc[p] += w * val[j]
+		}
+		w *= m.seqDecay
+	}
+	// Index order makes the sums below those of a dense pass over acc.
+	slices.Sort(hot)
+	m.blendSparse(s, hot)
+	for _, p := range hot {
+		acc[p] = 0
+	}
+	s.hot = hot
+}
+
+// blendSparse does what blend does for the component s.seq, which is zero
+// outside hot (ascending): the same mean and deviation (zeros add nothing
+// to the sums) and the same per-item arithmetic, without touching the
+// zeros one by one.
+func (m *Model) blendSparse(s *scratch, hot []int32) {
+	w, total, comp := m.wSeq, s.total, s.seq
+	if m.components() == 1 {
+		for _, p := range hot {
+			total[p] += w * comp[p]
+		}
+		return
+	}
+	var sum, ss float64
+	for _, p := range hot {
+		x := float64(comp[p])
+		sum += x
+		ss += x * x
+	}
+	n := float64(len(total))
+	mean := sum / n
+	sd := math.Sqrt(max(ss/n-mean*mean, 0))
+	if sd == 0 || math.IsNaN(sd) {
+		return // standardises to all zeros
+	}
+	m32, inv := float32(mean), float32(1/sd)
+	s.saved = grow(s.saved, len(hot))
+	for j, p := range hot {
+		s.saved[j] = total[p]
+	}
+	zero := w * ((0 - m32) * inv)
+	for i := range total {
+		total[i] += zero
+	}
+	for j, p := range hot {
+		total[p] = s.saved[j] + w*((comp[p]-m32)*inv)
+	}
 }
 
 // blend adds w·standardise(comp) to total. With a single component the
