@@ -21,7 +21,10 @@ import (
 	"github.com/attune-dev/attune/internal/blob"
 	"github.com/attune-dev/attune/internal/blob/local"
 	blobs3 "github.com/attune-dev/attune/internal/blob/s3"
+	"github.com/attune-dev/attune/internal/campaign"
 	"github.com/attune-dev/attune/internal/dataset"
+	"github.com/attune-dev/attune/internal/events"
+	"github.com/attune-dev/attune/internal/serving"
 	"github.com/attune-dev/attune/internal/store/sqlite"
 	"github.com/attune-dev/attune/internal/train"
 )
@@ -38,6 +41,9 @@ type serveConfig struct {
 	minInteract    int
 	minUsers       int
 	seed           int64
+	maxHistory     int
+	eventsRate     float64
+	eventsQueue    int
 	addrFile       string
 	logLevel       string
 	accessKey      string
@@ -60,6 +66,9 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 	fs.IntVar(&c.minInteract, "min-training-interactions", 1000, "interactions a solution version needs, as Personalize requires; -1 disables (env ATTUNE_MIN_TRAINING_INTERACTIONS)")
 	fs.IntVar(&c.minUsers, "min-training-users", 25, "users with 2+ interactions a solution version needs; -1 disables (env ATTUNE_MIN_TRAINING_USERS)")
 	fs.Int64Var(&c.seed, "seed", 1, "seed of training and of the evaluation split (env ATTUNE_SEED)")
+	fs.IntVar(&c.maxHistory, "max-user-history", 500, "newest interactions per user kept in memory for serving (env ATTUNE_MAX_USER_HISTORY)")
+	fs.Float64Var(&c.eventsRate, "events-rate-limit", 0, "events per second one event tracker may send (PutEvents answers ThrottlingException above it); 0 means unlimited (env ATTUNE_EVENTS_RATE_LIMIT)")
+	fs.IntVar(&c.eventsQueue, "events-queue", 4096, "PutEvents/PutItems/PutUsers requests that may wait for the durable writer before ThrottlingException (env ATTUNE_EVENTS_QUEUE)")
 	fs.StringVar(&c.addrFile, "addr-file", "", "write the bound listen address to this file once serving (env ATTUNE_ADDR_FILE)")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error (env ATTUNE_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
@@ -149,7 +158,12 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	tr := train.New(st, artifacts, reg, train.Options{Scope: scope, Workers: c.trainWorkers, MinInteractions: c.minInteract,
 		MinUsers: c.minUsers, Seed: c.seed}, time.Now, log)
 
-	srv := api.New(api.Deps{Datasets: ds, Recipes: reg, Training: tr}, api.Options{Credentials: map[string]string{creds.AccessKey: creds.Secret}}, log)
+	sv := serving.New(st, artifacts, reg, serving.Options{MaxHistory: c.maxHistory}, log)
+	cs := campaign.New(st, campaignVersions{tr}, campaignDeployer{sv}, campaign.Options{Scope: scope}, time.Now, log)
+
+	ev := events.New(st, sv, events.Options{Scope: scope, RateLimit: c.eventsRate, QueueSize: c.eventsQueue}, time.Now, log)
+
+	srv := api.New(api.Deps{Datasets: ds, Recipes: reg, Training: tr, Campaigns: cs, Runtime: sv, Events: ev}, api.Options{Credentials: map[string]string{creds.AccessKey: creds.Secret}}, log)
 
 	ln, err := net.Listen("tcp", c.listen)
 	if err != nil {
@@ -160,7 +174,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 
 	bg, cancelBG := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
-	for name, runner := range map[string]interface{ Run(context.Context) error }{"dataset": ds, "training": tr} {
+	for name, runner := range map[string]interface{ Run(context.Context) error }{"dataset": ds, "training": tr, "campaigns": cs, "serving": sv, "events": ev} {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

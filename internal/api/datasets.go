@@ -25,6 +25,9 @@ type datasetService interface {
 	CreateImportJob(ctx context.Context, in dataset.CreateImportInput) (*dataset.ImportJob, error)
 	ImportJob(ctx context.Context, jobARN string) (*dataset.ImportJob, error)
 	ImportJobs(ctx context.Context, datasetARN, token string, limit int) ([]*dataset.ImportJob, string, error)
+	CreateExportJob(ctx context.Context, in dataset.CreateExportInput) (*dataset.ExportJob, error)
+	ExportJob(ctx context.Context, jobARN string) (*dataset.ExportJob, error)
+	ExportJobs(ctx context.Context, datasetARN, token string, limit int) ([]*dataset.ExportJob, string, error)
 }
 
 // Wire shapes (personalize-api.md Appendix A).
@@ -179,6 +182,7 @@ func importJobWire(j *dataset.ImportJob, full bool) importJobOut {
 }
 
 func registerDatasets(ops map[string]operation, svc datasetService) {
+	registerExports(ops, svc)
 	type createGroupIn struct {
 		Name      string `json:"name"`
 		RoleArn   string `json:"roleArn"`

@@ -53,6 +53,12 @@ type Deps struct {
 	Datasets datasetService
 	Recipes  recipeCatalog
 	Training trainingService
+	// Campaigns and Runtime serve campaigns and GetRecommendations /
+	// GetPersonalizedRanking; either may be nil.
+	Campaigns campaignService
+	Runtime   runtimeService
+	// Events serves event trackers and PutEvents / PutItems / PutUsers; may be nil.
+	Events eventsService
 }
 
 // New returns a server over deps.
@@ -70,6 +76,16 @@ func New(deps Deps, opts Options, log *slog.Logger) *Server {
 	}
 	if deps.Training != nil {
 		registerSolutions(s.control, deps.Training)
+	}
+	if deps.Campaigns != nil {
+		registerCampaigns(s.control, deps.Campaigns)
+	}
+	if deps.Runtime != nil {
+		registerRuntime(s, deps.Runtime)
+	}
+	if deps.Events != nil {
+		registerTrackers(s.control, deps.Events)
+		registerEvents(s, deps.Events)
 	}
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")

@@ -24,6 +24,9 @@ func (s *Service) Run(ctx context.Context) error {
 	if err := s.recover(ctx); err != nil {
 		return fmt.Errorf("dataset runner: recover: %w", err)
 	}
+	if err := s.recoverExports(ctx); err != nil {
+		return fmt.Errorf("dataset runner: recover exports: %w", err)
+	}
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	sem := make(chan struct{}, s.opts.Workers)
@@ -74,36 +77,49 @@ func (s *Service) reconcile(ctx context.Context, wg *sync.WaitGroup, sem chan st
 	}
 	// Oldest first: All lists newest first.
 	sort.Slice(pending, func(i, j int) bool { return pending[i].Created.Before(pending[j].Created) })
-	for _, j := range pending {
-		s.mu.Lock()
-		_, busy := s.running[j.ARN]
-		s.mu.Unlock()
-		if busy {
-			continue
-		}
-		select {
-		case sem <- struct{}{}:
-		default:
-			return // all workers busy; a finishing job kicks the runner
-		}
-		jctx, cancel := context.WithCancel(ctx)
-		s.mu.Lock()
-		s.running[j.ARN] = cancel
-		s.mu.Unlock()
-		wg.Add(1)
-		go func(jobARN string) {
-			defer wg.Done()
-			defer func() {
-				cancel()
-				s.mu.Lock()
-				delete(s.running, jobARN)
-				s.mu.Unlock()
-				<-sem
-				s.wake()
-			}()
-			s.runImport(jctx, jobARN)
-		}(j.ARN)
+	start := func(jobARN string, run func(context.Context, string)) bool {
+		return s.start(ctx, wg, sem, jobARN, run)
 	}
+	for _, j := range pending {
+		if !start(j.ARN, s.runImport) {
+			return
+		}
+	}
+	s.startExports(ctx, start)
+}
+
+// start runs a job in a worker slot unless it is already running. It
+// returns false when every worker is busy; a finishing job kicks the runner.
+func (s *Service) start(ctx context.Context, wg *sync.WaitGroup, sem chan struct{}, jobARN string, run func(context.Context, string)) bool {
+	s.mu.Lock()
+	_, busy := s.running[jobARN]
+	s.mu.Unlock()
+	if busy {
+		return true
+	}
+	select {
+	case sem <- struct{}{}:
+	default:
+		return false
+	}
+	jctx, cancel := context.WithCancel(ctx)
+	s.mu.Lock()
+	s.running[jobARN] = cancel
+	s.mu.Unlock()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		defer func() {
+			cancel()
+			s.mu.Lock()
+			delete(s.running, jobARN)
+			s.mu.Unlock()
+			<-sem
+			s.wake()
+		}()
+		run(jctx, jobARN)
+	}()
+	return true
 }
 
 // activatePending makes groups and datasets ACTIVE and applies schema

@@ -15,10 +15,13 @@ import (
 	"github.com/attune-dev/attune/internal/store"
 )
 
-// locations resolves data locations (file:// and s3:// URIs).
+// locations resolves data locations (file:// and s3:// URIs) for imports
+// and exports.
 type locations interface {
 	Expand(ctx context.Context, uri, suffix string) ([]string, error)
 	Open(ctx context.Context, uri string) (io.ReadCloser, error)
+	// Put writes an object (export output), replacing any existing one.
+	Put(ctx context.Context, uri string, r io.Reader) error
 }
 
 // Options configure the service.

@@ -121,8 +121,10 @@ type Compiled struct {
 	env *Env
 	n   int
 	// final is the allowed set when no expression needs the request; nil
-	// otherwise.
-	final bitmap
+	// otherwise. finalHas is its test, made once so that Allowed need not
+	// allocate a method value per request.
+	final    bitmap
+	finalHas func(int32) bool
 	// staticInc and staticExc are the unions of the expressions that need
 	// nothing from the request; nil when there are none.
 	staticInc, staticExc bitmap
@@ -254,6 +256,7 @@ func (f *Filter) compile(env *Env, values map[string][]string) (*Compiled, error
 	}
 	if len(c.dyn) == 0 {
 		c.final = c.combine(c.staticInc, c.staticInc != nil, c.staticExc)
+		c.finalHas = c.final.has
 	}
 	return c, nil
 }
@@ -393,8 +396,8 @@ func (f *Filter) matcher(env *Env, cd *Cond, values map[string][]string) (*match
 // passes over n/64 words, plus one pass over the catalogue per CurrentItem
 // condition. Indexes outside the catalogue are not allowed.
 func (c *Compiled) Allowed(ctx Context) func(candidate int32) bool {
-	if c.final != nil {
-		return c.final.has
+	if c.finalHas != nil {
+		return c.finalHas
 	}
 	inc, exc := c.staticInc, c.staticExc
 	anyInclude := inc != nil

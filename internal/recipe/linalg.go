@@ -20,37 +20,46 @@ func axpy64(alpha float64, x, y []float64) {
 	}
 }
 
+// dot64 returns a·b over len(a) elements with four accumulators, so the
+// adds of a Cholesky inner product overlap instead of forming one chain.
+func dot64(a, b []float64) float64 {
+	b = b[:len(a)]
+	var s0, s1, s2, s3 float64
+	i := 0
+	for ; i+4 <= len(a); i += 4 {
+		s0 += a[i] * b[i]
+		s1 += a[i+1] * b[i+1]
+		s2 += a[i+2] * b[i+2]
+		s3 += a[i+3] * b[i+3]
+	}
+	for ; i < len(a); i++ {
+		s0 += a[i] * b[i]
+	}
+	return (s0 + s1) + (s2 + s3)
+}
+
 // CholeskySolve solves A x = b for a symmetric positive-definite k×k matrix
-// A (row-major; overwritten by its Cholesky factor) and writes x into b. It
-// returns false when A is not numerically positive definite.
+// A (row-major; its lower triangle is read and overwritten by the Cholesky
+// factor) and writes x into b. It returns false when A is not numerically
+// positive definite.
 func CholeskySolve(a []float64, b []float64, k int) bool {
 	for j := 0; j < k; j++ {
 		rj := a[j*k : j*k+j+1]
-		s := rj[j]
-		for p := 0; p < j; p++ {
-			s -= rj[p] * rj[p]
-		}
+		s := rj[j] - dot64(rj[:j], rj[:j])
 		if s <= 0 || math.IsNaN(s) {
 			return false
 		}
 		d := math.Sqrt(s)
 		rj[j] = d
+		inv := 1 / d
 		for i := j + 1; i < k; i++ {
 			ri := a[i*k : i*k+j+1]
-			t := ri[j]
-			for p := 0; p < j; p++ {
-				t -= ri[p] * rj[p]
-			}
-			ri[j] = t / d
+			ri[j] = (ri[j] - dot64(ri[:j], rj[:j])) * inv
 		}
 	}
 	// Forward then back substitution with L and Lᵀ.
 	for i := 0; i < k; i++ {
-		t := b[i]
-		for p := 0; p < i; p++ {
-			t -= a[i*k+p] * b[p]
-		}
-		b[i] = t / a[i*k+i]
+		b[i] = (b[i] - dot64(a[i*k:i*k+i], b[:i])) / a[i*k+i]
 	}
 	for i := k - 1; i >= 0; i-- {
 		t := b[i]
@@ -157,6 +166,32 @@ func EASE(ctx context.Context, x *CSR, n int, lambda float64, workers int) ([]fl
 	return b, nil
 }
 
+// MeanSD returns the mean and standard deviation of x, summed in float64
+// with independent accumulators (a single chain of float64 adds is
+// latency-bound on long score vectors).
+func MeanSD(x []float32) (mean, sd float64) {
+	if len(x) == 0 {
+		return 0, 0
+	}
+	var s0, s1, q0, q1 float64
+	i := 0
+	for ; i+2 <= len(x); i += 2 {
+		a, b := float64(x[i]), float64(x[i+1])
+		s0 += a
+		s1 += b
+		q0 += a * a
+		q1 += b * b
+	}
+	for ; i < len(x); i++ {
+		a := float64(x[i])
+		s0 += a
+		q0 += a * a
+	}
+	n := float64(len(x))
+	mean = (s0 + s1) / n
+	return mean, math.Sqrt(max((q0+q1)/n-mean*mean, 0))
+}
+
 // Standardize rescales scores in place to mean 0 and standard deviation 1
 // so that components on
 // different scales can be blended. A constant vector becomes all zeros.
@@ -164,14 +199,7 @@ func Standardize(scores []float32) {
 	if len(scores) == 0 {
 		return
 	}
-	var s, ss float64
-	for _, x := range scores {
-		s += float64(x)
-		ss += float64(x) * float64(x)
-	}
-	n := float64(len(scores))
-	mean := s / n
-	sd := math.Sqrt(max(ss/n-mean*mean, 0))
+	mean, sd := MeanSD(scores)
 	if sd == 0 || math.IsNaN(sd) {
 		clear(scores)
 		return

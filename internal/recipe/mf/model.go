@@ -123,6 +123,7 @@ func (m *Model) FoldIn(h []recipe.Event) []float32 {
 // allocates little beyond its result however many items it scores.
 type scratch struct {
 	a, b   []float64 // fold-in system, k×k and k
+	y      []float64 // one item vector in float64
 	x      []float32 // folded-in user vector
 	total  []float32 // blended score per scored item
 	comp   []float32 // one component's scores per scored item
@@ -159,17 +160,21 @@ func (m *Model) foldIn(agg []weighted, s *scratch) []float32 {
 	copy(a, m.gram)
 	clear(b)
 	clear(x)
+	s.y = grow(s.y, k)
+	y := s.y
 	for _, h := range agg {
-		yi := m.itemF[int(h.item)*k : int(h.item+1)*k]
+		for u, v := range m.itemF[int(h.item)*k : int(h.item+1)*k] {
+			y[u] = float64(v)
+		}
 		c1 := float64(m.alpha * h.w)
-		for u, yu := range yi {
-			y := float64(yu)
-			b[u] += (1 + c1) * y
+		for u, yu := range y {
+			b[u] += (1 + c1) * yu
 			// CholeskySolve reads only the lower triangle.
 			row := a[u*k : u*k+u+1]
-			cu := c1 * y
+			yv := y[:len(row)]
+			cu := c1 * yu
 			for v := range row {
-				row[v] += cu * float64(yi[v])
+				row[v] += cu * yv[v]
 			}
 		}
 	}
@@ -230,8 +235,7 @@ func (m *Model) Recommend(q recipe.Query, n int) []recipe.Scored {
 			}
 		}
 	}
-	clear(total)
-	m.blend(total, comp, m.wMF)
+	m.blendFirst(total, comp, m.wMF)
 
 	if useEASE {
 		clear(comp)
@@ -330,8 +334,8 @@ func (m *Model) blendTransitions(s *scratch, latest, items []int32, nItems int) 
 
 // blendSparse does what blend does for the component s.seq, which is zero
 // outside hot (ascending): the same mean and deviation (zeros add nothing
-// to the sums) and the same per-item arithmetic, without touching the
-// zeros one by one.
+// to the sums; float64 rounding aside) and the same per-item arithmetic,
+// without touching the zeros one by one.
 func (m *Model) blendSparse(s *scratch, hot []int32) {
 	w, total, comp := m.wSeq, s.total, s.seq
 	if m.components() == 1 {
@@ -363,6 +367,26 @@ func (m *Model) blendSparse(s *scratch, hot []int32) {
 	}
 	for j, p := range hot {
 		total[p] = s.saved[j] + w*((comp[p]-m32)*inv)
+	}
+}
+
+// blendFirst sets total to w·standardise(comp), what blend adds to a zero
+// total, in one pass.
+func (m *Model) blendFirst(total, comp []float32, w float32) {
+	if m.components() == 1 {
+		for i, c := range comp {
+			total[i] = w * c
+		}
+		return
+	}
+	mean, sd := recipe.MeanSD(comp)
+	if sd == 0 || math.IsNaN(sd) {
+		clear(total)
+		return
+	}
+	mm, inv := float32(mean), float32(1/sd)
+	for i, c := range comp {
+		total[i] = w * ((c - mm) * inv)
 	}
 }
 

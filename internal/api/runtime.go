@@ -1,0 +1,161 @@
+package api
+
+import (
+	"context"
+	"regexp"
+
+	"github.com/attune-dev/attune/internal/arn"
+	"github.com/attune-dev/attune/internal/errs"
+	"github.com/attune-dev/attune/internal/serving"
+)
+
+// runtimeService answers Personalize runtime calls.
+type runtimeService interface {
+	Recommend(ctx context.Context, r serving.Request) (*serving.Result, error)
+	Rank(ctx context.Context, r serving.Request) (*serving.Result, error)
+}
+
+// predictedItem is PredictedItem on the wire.
+type predictedItem struct {
+	ItemID   string            `json:"itemId"`
+	Score    *float64          `json:"score,omitempty"`
+	Metadata map[string]string `json:"metadata,omitempty"`
+}
+
+func itemsOut(items []serving.Item) []predictedItem {
+	out := make([]predictedItem, len(items))
+	for i, it := range items {
+		out[i] = predictedItem{ItemID: it.ID, Score: it.Score, Metadata: it.Metadata}
+	}
+	return out
+}
+
+// runtimeCommon are the members GetRecommendations and
+// GetPersonalizedRanking share.
+type runtimeCommon struct {
+	CampaignArn     string              `json:"campaignArn"`
+	UserID          string              `json:"userId"`
+	Context         map[string]string   `json:"context"`
+	FilterArn       string              `json:"filterArn"`
+	FilterValues    map[string]string   `json:"filterValues"`
+	MetadataColumns map[string][]string `json:"metadataColumns"`
+}
+
+var (
+	contextKey = regexp.MustCompile(`^[A-Za-z\d_]{1,150}$`)
+	filterKey  = regexp.MustCompile(`^[A-Za-z0-9_]{1,50}$`)
+)
+
+// check validates the shared members as the runtime model constrains them
+// and returns the requested item metadata columns.
+func (c *runtimeCommon) check() ([]string, error) {
+	if len(c.UserID) > 256 {
+		return nil, errs.E(errs.Invalid, "userId is longer than 256 characters")
+	}
+	if len(c.Context) > 150 {
+		return nil, errs.E(errs.Invalid, "context: at most 150 entries, got %d", len(c.Context))
+	}
+	for k, v := range c.Context {
+		if !contextKey.MatchString(k) || len(v) > 1000 {
+			return nil, errs.E(errs.Invalid, "context: key %q must match [A-Za-z0-9_]{1,150} and its value be at most 1000 characters", k)
+		}
+	}
+	if len(c.FilterValues) > 25 {
+		return nil, errs.E(errs.Invalid, "filterValues: at most 25 entries, got %d", len(c.FilterValues))
+	}
+	for k, v := range c.FilterValues {
+		if !filterKey.MatchString(k) || len(v) > 1000 {
+			return nil, errs.E(errs.Invalid, "filterValues: key %q must match [A-Za-z0-9_]{1,50} and its value be at most 1000 characters", k)
+		}
+	}
+	if c.FilterArn != "" {
+		if _, err := arn.Expect("filterArn", c.FilterArn, arn.Filter, 1); err != nil {
+			return nil, err
+		}
+		// No filter can exist yet: CreateFilter is not served, so any ARN is unknown.
+		return nil, errs.E(errs.NotFound, "Could not find filter %s", c.FilterArn)
+	}
+	var cols []string
+	for k, v := range c.MetadataColumns {
+		if k != "ITEMS" {
+			return nil, errs.E(errs.Invalid, "metadataColumns: the only dataset key is ITEMS, got %q", k)
+		}
+		cols = v
+	}
+	return cols, nil
+}
+
+func registerRuntime(s *Server, svc runtimeService) {
+	type recommendIn struct {
+		runtimeCommon
+		RecommenderArn string `json:"recommenderArn"`
+		ItemID         string `json:"itemId"`
+		NumResults     int    `json:"numResults"`
+		Promotions     []struct {
+			Name      string `json:"name"`
+			FilterArn string `json:"filterArn"`
+		} `json:"promotions"`
+	}
+	s.Handle("POST /recommendations", runtimeAPI, handle(func(ctx context.Context, in *recommendIn) (any, error) {
+		target := in.CampaignArn
+		switch {
+		case in.CampaignArn != "" && in.RecommenderArn != "":
+			return nil, errs.E(errs.Invalid, "give exactly one of campaignArn and recommenderArn, not both")
+		case in.CampaignArn != "":
+			if _, err := arn.Expect("campaignArn", in.CampaignArn, arn.Campaign, 1); err != nil {
+				return nil, err
+			}
+		case in.RecommenderArn != "":
+			if _, err := arn.Expect("recommenderArn", in.RecommenderArn, arn.Recommender, 1); err != nil {
+				return nil, err
+			}
+			target = in.RecommenderArn
+		default:
+			return nil, errs.E(errs.Invalid, "campaignArn or recommenderArn is required")
+		}
+		if len(in.ItemID) > 256 {
+			return nil, errs.E(errs.Invalid, "itemId is longer than 256 characters")
+		}
+		if len(in.Promotions) > 1 {
+			return nil, errs.E(errs.Invalid, "promotions: at most 1 promotion, got %d", len(in.Promotions))
+		}
+		for _, p := range in.Promotions {
+			return nil, errs.E(errs.NotFound, "Could not find filter %s of promotion %q", p.FilterArn, p.Name)
+		}
+		cols, err := in.check()
+		if err != nil {
+			return nil, err
+		}
+		res, err := svc.Recommend(ctx, serving.Request{Campaign: target, UserID: in.UserID, ItemID: in.ItemID,
+			NumResults: in.NumResults, MetadataColumns: cols})
+		if err != nil {
+			return nil, err
+		}
+		return struct {
+			ItemList         []predictedItem `json:"itemList"`
+			RecommendationID string          `json:"recommendationId"`
+		}{itemsOut(res.Items), res.RecommendationID}, nil
+	}))
+	type rankIn struct {
+		runtimeCommon
+		InputList []string `json:"inputList"`
+	}
+	s.Handle("POST /personalize-ranking", runtimeAPI, handle(func(ctx context.Context, in *rankIn) (any, error) {
+		if _, err := arn.Expect("campaignArn", in.CampaignArn, arn.Campaign, 1); err != nil {
+			return nil, err
+		}
+		cols, err := in.check()
+		if err != nil {
+			return nil, err
+		}
+		res, err := svc.Rank(ctx, serving.Request{Campaign: in.CampaignArn, UserID: in.UserID, InputList: in.InputList,
+			MetadataColumns: cols})
+		if err != nil {
+			return nil, err
+		}
+		return struct {
+			PersonalizedRanking []predictedItem `json:"personalizedRanking"`
+			RecommendationID    string          `json:"recommendationId"`
+		}{itemsOut(res.Items), res.RecommendationID}, nil
+	}))
+}

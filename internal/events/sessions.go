@@ -1,0 +1,50 @@
+package events
+
+import "sync"
+
+// sessionKey is a session of one dataset group.
+type sessionKey struct{ group, session string }
+
+// sessionMap remembers which user an anonymous session turned out to be,
+// so that later anonymous events of the session are stored as the user's.
+// It holds at most max sessions and forgets the oldest first; it is safe for
+// concurrent use.
+type sessionMap struct {
+	max int
+
+	// mu guards the fields below.
+	mu    sync.Mutex
+	users map[sessionKey]string
+	order []sessionKey // insertion order, used as a ring once full
+	next  int          // the oldest entry of order once it is full
+}
+
+func newSessionMap(max int) *sessionMap {
+	return &sessionMap{max: max, users: map[sessionKey]string{}}
+}
+
+// user returns the user a session belongs to, or "".
+func (m *sessionMap) user(group, session string) string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.users[sessionKey{group, session}]
+}
+
+// put ties a session to a user; a later put with another user wins.
+func (m *sessionMap) put(group, session, user string) {
+	k := sessionKey{group, session}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.users[k]; ok {
+		m.users[k] = user
+		return
+	}
+	if len(m.order) < m.max {
+		m.order = append(m.order, k)
+	} else {
+		delete(m.users, m.order[m.next])
+		m.order[m.next] = k
+		m.next = (m.next + 1) % m.max
+	}
+	m.users[k] = user
+}

@@ -1,0 +1,426 @@
+// Package serving answers Personalize's runtime calls (GetRecommendations,
+// GetPersonalizedRanking) from memory: each deployed campaign's model,
+// the item metadata of its dataset group and every user's recent history
+// are loaded once and swapped in behind atomic pointers, so a request never
+// queries the store and a redeploy never fails a request. Live events
+// (Observe) extend the in-memory histories, so the next answer reflects
+// them without retraining.
+//
+// It meets training only through model artifacts in a blob.Bucket and the
+// dataset records in the store; it must not import train, dataset,
+// campaign or any concrete backend, nor net/http.
+package serving
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/attune-dev/attune/internal/arn"
+	"github.com/attune-dev/attune/internal/blob"
+	"github.com/attune-dev/attune/internal/corpus"
+	"github.com/attune-dev/attune/internal/errs"
+	"github.com/attune-dev/attune/internal/model"
+	"github.com/attune-dev/attune/internal/recipe"
+)
+
+var nan32 = float32(math.NaN())
+
+// Options configure serving.
+type Options struct {
+	// MaxHistory is how many of each user's newest interactions are kept in
+	// memory and fed to models; 0 means 500. The user-personalization
+	// models read at most 2000.
+	MaxHistory int
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// NewID returns a fresh recommendationId suffix; nil means a random UUID.
+	NewID func() string
+}
+
+// DefaultOptions returns the defaults documented on Options.
+func DefaultOptions() Options { return Options{MaxHistory: 500} }
+
+// decoder finds the recipe that decodes an artifact (a *recipe.Registry).
+type decoder interface {
+	Get(name string) (recipe.Recipe, bool)
+}
+
+// Deployment says what a campaign serves.
+type Deployment struct {
+	Campaign        string // campaign ARN: the key requests use
+	Group           string // dataset group ARN
+	SolutionVersion string
+	ArtifactKey     string
+	// Filter is the solution's training filter (eventType,
+	// eventValueThreshold): history outside it is not fed to the model,
+	// which never learnt from such interactions.
+	Filter corpus.Filter
+	// Exploration is the campaign's itemExplorationConfig; nil means none.
+	Exploration *recipe.Exploration
+	// Metadata is enableMetadataWithRecommendations: whether requests may
+	// ask for metadataColumns.
+	Metadata bool
+}
+
+// Service holds the loaded campaigns. Its methods are safe for concurrent use.
+type Service struct {
+	sc      corpus.ChunkScanner
+	bucket  blob.Bucket
+	reg     decoder
+	opts    Options
+	log     *slog.Logger
+	reloads chan *group
+
+	// table maps campaign ARN to its loaded state; readers load it without
+	// a lock, writers copy it under mu.
+	table atomic.Pointer[map[string]*slot]
+
+	// mu guards the fields below and serialises writers of table.
+	mu     sync.Mutex
+	groups map[string]*group
+}
+
+// slot is one campaign's entry: the loaded model, or nil while the first
+// load is still running.
+type slot struct {
+	cur atomic.Pointer[loaded]
+}
+
+// New returns a serving service reading records through sc and artifacts
+// from bucket. Call Run to process item-catalogue reloads.
+func New(sc corpus.ChunkScanner, bucket blob.Bucket, reg decoder, opts Options, log *slog.Logger) *Service {
+	if opts.MaxHistory <= 0 {
+		opts.MaxHistory = DefaultOptions().MaxHistory
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	s := &Service{sc: sc, bucket: bucket, reg: reg, opts: opts, log: log, reloads: make(chan *group, 64), groups: map[string]*group{}}
+	empty := map[string]*slot{}
+	s.table.Store(&empty)
+	return s
+}
+
+// group is the state campaigns of one dataset group share: histories and
+// the item catalogue.
+type group struct {
+	arn          string
+	interactions string // dataset ARNs
+	items        string
+	hist         atomic.Pointer[histories]
+	catalog      atomic.Pointer[corpus.Entities]
+	dirty        atomic.Bool // the catalogue changed since it was loaded
+
+	// mu guards the fields below; Observe holds it while appending so that
+	// a history being rebuilt also receives the events.
+	mu      sync.Mutex
+	loading int
+	pending []corpus.Event
+}
+
+func (s *Service) groupFor(groupARN string) (*group, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if g := s.groups[groupARN]; g != nil {
+		return g, nil
+	}
+	p, err := arn.Expect("datasetGroupArn", groupARN, arn.DatasetGroup, 1)
+	if err != nil {
+		return nil, err
+	}
+	sc := arn.Scope{Region: p.Region, Account: p.Account}
+	g := &group{arn: groupARN, interactions: sc.Build(arn.Dataset, p.Parts[0], "INTERACTIONS"), items: sc.Build(arn.Dataset, p.Parts[0], "ITEMS")}
+	s.groups[groupARN] = g
+	return g, nil
+}
+
+// Expect marks campaigns as about to load, so that requests for them get
+// errs.Unavailable (which clients retry) rather than errs.NotFound while a
+// restarted server is still loading models.
+func (s *Service) Expect(campaigns ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	next := s.cloneTableLocked()
+	for _, c := range campaigns {
+		if next[c] == nil {
+			next[c] = &slot{}
+		}
+	}
+	s.table.Store(&next)
+}
+
+func (s *Service) cloneTableLocked() map[string]*slot {
+	cur := *s.table.Load()
+	next := make(map[string]*slot, len(cur)+1)
+	for k, v := range cur {
+		next[k] = v
+	}
+	return next
+}
+
+// Deploy loads d's model, the group's histories and item catalogue, then
+// swaps them in atomically: until it returns, requests keep being answered
+// by the campaign's previous deployment, if any. Errors: errs.Invalid for
+// an unreadable artifact, or the underlying store or bucket error.
+func (s *Service) Deploy(ctx context.Context, d Deployment) error {
+	start := s.opts.Now()
+	meta, m, err := model.Read(ctx, s.bucket, d.ArtifactKey, s.reg)
+	if err != nil {
+		return fmt.Errorf("deploy %s: %w", d.Campaign, err)
+	}
+	g, err := s.groupFor(d.Group)
+	if err != nil {
+		return err
+	}
+	if err := s.refreshGroup(ctx, g); err != nil {
+		return fmt.Errorf("deploy %s: %w", d.Campaign, err)
+	}
+	l := newLoaded(d, meta, m, g)
+	s.mu.Lock()
+	next := s.cloneTableLocked()
+	sl := next[d.Campaign]
+	if sl == nil {
+		sl = &slot{}
+		next[d.Campaign] = sl
+	}
+	sl.cur.Store(l)
+	s.table.Store(&next)
+	s.mu.Unlock()
+	h := g.hist.Load()
+	s.log.Info("campaign loaded", "campaign", d.Campaign, "solutionVersion", d.SolutionVersion, "recipe", meta.Recipe,
+		"items", len(l.items), "users", len(l.userIndex), "historyRows", len(h.ptr)-1, "historyEvents", len(h.items),
+		"historyMiB", h.bytes()>>20, "seconds", s.opts.Now().Sub(start).Seconds())
+	return nil
+}
+
+// refreshGroup rebuilds the group's histories and catalogue from the store
+// (so FULL imports since the last load are seen as the new truth) and swaps
+// them in. Events observed while it reads are replayed onto the new
+// histories; an event committed before the scan reached it is then counted
+// twice until the next load, which only nudges its weight.
+func (s *Service) refreshGroup(ctx context.Context, g *group) error {
+	g.mu.Lock()
+	g.loading++
+	g.mu.Unlock()
+	done := func() {
+		g.loading--
+		if g.loading == 0 {
+			g.pending = nil
+		}
+	}
+	h, _, err := loadHistories(ctx, s.sc, g.interactions, s.opts.MaxHistory)
+	if err != nil {
+		g.mu.Lock()
+		done()
+		g.mu.Unlock()
+		return err
+	}
+	cat, err := corpus.LoadEntities(ctx, s.sc, g.items, "ITEM_ID")
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if err != nil {
+		done()
+		return err
+	}
+	h.observe(g.pending)
+	done()
+	g.hist.Store(h)
+	g.catalog.Store(cat)
+	return nil
+}
+
+// Undeploy forgets a campaign; later requests for it get errs.NotFound.
+func (s *Service) Undeploy(campaign string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	next := s.cloneTableLocked()
+	delete(next, campaign)
+	s.table.Store(&next)
+}
+
+// Deployed returns the solution version a campaign serves, or "" when it
+// serves none (not deployed or still loading).
+func (s *Service) Deployed(campaign string) string {
+	if sl := (*s.table.Load())[campaign]; sl != nil {
+		if l := sl.cur.Load(); l != nil {
+			return l.d.SolutionVersion
+		}
+	}
+	return ""
+}
+
+// Observe appends live events to the histories of every campaign of the
+// update's dataset group, so the next request reflects them, and schedules
+// a reload of the item catalogue when items changed. It does no I/O and
+// returns quickly; groups with no loaded campaign are ignored (their
+// histories are read from the store when a campaign loads).
+func (s *Service) Observe(u corpus.Update) {
+	s.mu.Lock()
+	g := s.groups[u.Group]
+	s.mu.Unlock()
+	if g == nil {
+		return
+	}
+	if len(u.Events) > 0 {
+		g.mu.Lock()
+		if h := g.hist.Load(); h != nil {
+			h.observe(u.Events)
+		}
+		if g.loading > 0 {
+			g.pending = append(g.pending, u.Events...)
+		}
+		g.mu.Unlock()
+	}
+	if u.ItemsChanged && !g.dirty.Swap(true) {
+		select {
+		case s.reloads <- g:
+		default:
+			// The queue is full of reloads that will read the newest rows anyway.
+			g.dirty.Store(false)
+		}
+	}
+}
+
+// Run reloads item catalogues that Observe marked as changed, until ctx is
+// done. It returns nil on cancellation.
+func (s *Service) Run(ctx context.Context) error {
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case g := <-s.reloads:
+			g.dirty.Store(false)
+			cat, err := corpus.LoadEntities(ctx, s.sc, g.items, "ITEM_ID")
+			if err != nil {
+				if ctx.Err() == nil {
+					s.log.Error("reload item catalogue", "group", g.arn, "err", err)
+				}
+				continue
+			}
+			g.catalog.Store(cat)
+		}
+	}
+}
+
+// lookup returns a campaign's loaded state.
+func (s *Service) lookup(campaign string) (*loaded, error) {
+	sl := (*s.table.Load())[campaign]
+	if sl == nil {
+		return nil, errs.E(errs.NotFound, "Could not find campaign %s", campaign)
+	}
+	l := sl.cur.Load()
+	if l == nil {
+		return nil, errs.E(errs.Unavailable, "Campaign %s is still loading its model; retry shortly", campaign)
+	}
+	return l, nil
+}
+
+// loaded is one deployment in memory. It is immutable except for the
+// history mapping cache.
+type loaded struct {
+	d         Deployment
+	meta      model.Meta
+	m         recipe.Model
+	items     []string
+	itemIndex map[string]int32
+	userIndex map[string]int32
+	g         *group
+	mp        atomic.Pointer[mapping]
+}
+
+func newLoaded(d Deployment, meta model.Meta, m recipe.Model, g *group) *loaded {
+	l := &loaded{d: d, meta: meta, m: m, items: m.Items(), g: g}
+	l.itemIndex = make(map[string]int32, len(l.items))
+	for i, id := range l.items {
+		l.itemIndex[id] = int32(i)
+	}
+	users := m.Users()
+	l.userIndex = make(map[string]int32, len(users))
+	for i, id := range users {
+		l.userIndex[id] = int32(i)
+	}
+	return l
+}
+
+// mapping translates one histories' item and event indexes to the model's.
+type mapping struct {
+	h      *histories
+	items  []int32 // history item -> model item, -1 when unknown to the model
+	events []int32 // history event type -> model event index, -1 when the solution filtered it out
+}
+
+// mappingFor returns the (cached) mapping of h.
+func (l *loaded) mappingFor(h *histories) *mapping {
+	if mp := l.mp.Load(); mp != nil && mp.h == h {
+		return mp
+	}
+	items, events := h.snapshot()
+	mp := &mapping{h: h, items: make([]int32, len(items)), events: make([]int32, len(events))}
+	for i, id := range items {
+		mp.items[i] = -1
+		if j, ok := l.itemIndex[id]; ok {
+			mp.items[i] = j
+		}
+	}
+	// The model indexes event types in first-seen order of the data it
+	// trained on: with an eventType filter that is the one type; otherwise
+	// the history's own first-seen order, which is the same scan.
+	for i, name := range events {
+		switch {
+		case l.d.Filter.EventType == "":
+			mp.events[i] = int32(i)
+		case strings.EqualFold(name, l.d.Filter.EventType):
+			mp.events[i] = 0
+		default:
+			mp.events[i] = -1
+		}
+	}
+	l.mp.Store(mp)
+	return mp
+}
+
+// history returns the user's recent history in the model's indexes,
+// dropping interactions the solution's filter excludes, and the model
+// items the user interacted with at all.
+func (l *loaded) history(userID string) (hist []recipe.Event, seen []int32) {
+	h := l.g.hist.Load()
+	if h == nil {
+		return nil, nil
+	}
+	raw := h.user(make([]hevent, 0, 64), userID)
+	if len(raw) == 0 {
+		return nil, nil
+	}
+	mp := l.mappingFor(h)
+	minValue := l.d.Filter.MinEventValue
+	hist = make([]recipe.Event, 0, len(raw))
+	seen = make([]int32, 0, len(raw))
+	for _, e := range raw {
+		it := int32(-1)
+		if int(e.item) < len(mp.items) {
+			it = mp.items[e.item]
+		} else if j, ok := l.itemIndex[h.itemName(e.item)]; ok {
+			it = j // an item first seen live, after the mapping was built
+		}
+		if it >= 0 {
+			seen = append(seen, it)
+		}
+		ev := int32(e.event)
+		if int(e.event) < len(mp.events) {
+			ev = mp.events[e.event]
+		} else if l.d.Filter.EventType != "" {
+			ev = -1 // a type first seen live cannot be the filtered type, which training saw
+		}
+		if ev < 0 || (!math.IsNaN(minValue) && !(float64(e.value) >= minValue)) {
+			continue
+		}
+		hist = append(hist, recipe.Event{Item: it, Time: e.time, Event: uint16(ev)})
+	}
+	return hist, seen
+}
