@@ -16,7 +16,7 @@ import (
 )
 
 // buildBinary compiles cmd/attune once per test run.
-func buildBinary(t *testing.T) string {
+func buildBinary(t testing.TB) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "attune")
 	cmd := exec.Command("go", "build", "-o", bin, ".")
@@ -27,7 +27,7 @@ func buildBinary(t *testing.T) string {
 }
 
 // startProcess runs the real binary on dataDir and returns it with its URL.
-func startProcess(t *testing.T, bin, dataDir string) (*exec.Cmd, string) {
+func startProcess(t testing.TB, bin, dataDir string) (*exec.Cmd, string) {
 	t.Helper()
 	addrFile := filepath.Join(t.TempDir(), "addr")
 	cmd := exec.Command(bin, "serve", "--listen", "127.0.0.1:0", "--data-dir", dataDir, "--addr-file", addrFile, "--log-level", "warn")

@@ -25,6 +25,8 @@ import (
 	"github.com/attune-dev/attune/internal/dataset"
 	"github.com/attune-dev/attune/internal/events"
 	"github.com/attune-dev/attune/internal/serving"
+	"github.com/attune-dev/attune/internal/store"
+	"github.com/attune-dev/attune/internal/store/postgres"
 	"github.com/attune-dev/attune/internal/store/sqlite"
 	"github.com/attune-dev/attune/internal/train"
 )
@@ -41,6 +43,8 @@ type serveConfig struct {
 	minInteract    int
 	minUsers       int
 	seed           int64
+	storeDSN       string
+	storeSchema    string
 	maxHistory     int
 	eventsRate     float64
 	eventsQueue    int
@@ -69,6 +73,8 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 	fs.IntVar(&c.maxHistory, "max-user-history", 500, "newest interactions per user kept in memory for serving (env ATTUNE_MAX_USER_HISTORY)")
 	fs.Float64Var(&c.eventsRate, "events-rate-limit", 0, "events per second one event tracker may send (PutEvents answers ThrottlingException above it); 0 means unlimited (env ATTUNE_EVENTS_RATE_LIMIT)")
 	fs.IntVar(&c.eventsQueue, "events-queue", 4096, "PutEvents/PutItems/PutUsers requests that may wait for the durable writer before ThrottlingException (env ATTUNE_EVENTS_QUEUE)")
+	fs.StringVar(&c.storeDSN, "store", "", "store backend: empty for the embedded SQLite in --data-dir, or a postgres:// DSN (env ATTUNE_STORE)")
+	fs.StringVar(&c.storeSchema, "store-schema", "attune", "PostgreSQL schema of the store, created if missing (env ATTUNE_STORE_SCHEMA)")
 	fs.StringVar(&c.addrFile, "addr-file", "", "write the bound listen address to this file once serving (env ATTUNE_ADDR_FILE)")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error (env ATTUNE_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
@@ -96,6 +102,9 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 	}
 	if len(c.account) != 12 || strings.Trim(c.account, "0123456789") != "" {
 		return c, usageError{fmt.Errorf("--account-id %q must be 12 digits", c.account)}
+	}
+	if c.eventsRate < 0 || c.eventsQueue < 1 {
+		return c, usageError{fmt.Errorf("--events-rate-limit %v must be at least 0 and --events-queue %d at least 1", c.eventsRate, c.eventsQueue)}
 	}
 	if c.maxBadRowShare < 0 || c.maxBadRowShare > 1 {
 		return c, usageError{fmt.Errorf("--max-bad-row-share %v must be between 0 and 1", c.maxBadRowShare)}
@@ -132,9 +141,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 
-	st, err := sqlite.Open(ctx, c.dataDir, sqlite.DefaultOptions())
+	st, err := openStore(ctx, c)
 	if err != nil {
-		return fmt.Errorf("open store in %s: %w", c.dataDir, err)
+		return err
 	}
 	defer st.Close()
 
@@ -253,4 +262,26 @@ func s3Options(getenv func(string) string) blobs3.Options {
 		SecretAccessKey: getenv("AWS_SECRET_ACCESS_KEY"),
 		SessionToken:    getenv("AWS_SESSION_TOKEN"),
 	}
+}
+
+// openStore opens the embedded SQLite store in the data dir, or PostgreSQL
+// when --store is a postgres:// DSN (model artifacts stay in the data dir).
+func openStore(ctx context.Context, c serveConfig) (store.Store, error) {
+	if strings.HasPrefix(c.storeDSN, "postgres://") || strings.HasPrefix(c.storeDSN, "postgresql://") {
+		opts := postgres.DefaultOptions()
+		opts.Schema = c.storeSchema
+		st, err := postgres.Open(ctx, c.storeDSN, opts)
+		if err != nil {
+			return nil, fmt.Errorf("open PostgreSQL store: %w", err)
+		}
+		return st, nil
+	}
+	if c.storeDSN != "" {
+		return nil, usageError{fmt.Errorf("--store %q: want empty (embedded SQLite) or a postgres:// DSN", c.storeDSN)}
+	}
+	st, err := sqlite.Open(ctx, c.dataDir, sqlite.DefaultOptions())
+	if err != nil {
+		return nil, fmt.Errorf("open store in %s: %w", c.dataDir, err)
+	}
+	return st, nil
 }

@@ -68,3 +68,18 @@ func implicitRowsScalar(out, y []float32, k int, idx []int32, val []float32, v [
 func MulSym(out, g []float32, k int, v []float32) {
 	DotRows(out[:k], g[:k*k], k, v)
 }
+
+// axpy64Scalar sets y += alpha·x in float64 (EASE's Gauss-Jordan sweeps).
+func axpy64Scalar(alpha float64, x, y []float64) {
+	y = y[:len(x)]
+	i := 0
+	for ; i+4 <= len(x); i += 4 {
+		y[i] += alpha * x[i]
+		y[i+1] += alpha * x[i+1]
+		y[i+2] += alpha * x[i+2]
+		y[i+3] += alpha * x[i+3]
+	}
+	for ; i < len(x); i++ {
+		y[i] += alpha * x[i]
+	}
+}

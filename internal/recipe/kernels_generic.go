@@ -21,3 +21,6 @@ func DotRows(out, m []float32, k int, x []float32) { dotRowsScalar(out, m, k, x)
 func ImplicitRows(out, y []float32, k int, idx []int32, val []float32, v []float32, c0, ca, target float32) {
 	implicitRowsScalar(out, y, k, idx, val, v, c0, ca, target)
 }
+
+// axpy64 sets y += alpha·x in float64.
+func axpy64(alpha float64, x, y []float64) { axpy64Scalar(alpha, x, y) }

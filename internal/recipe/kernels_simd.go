@@ -51,6 +51,35 @@ func ImplicitRows(out, y []float32, k int, idx []int32, val []float32, v []float
 	}
 }
 
+// axpy64 sets y += alpha·x in float64.
+func axpy64(alpha float64, x, y []float64) {
+	if !SIMDKernels {
+		axpy64Scalar(alpha, x, y)
+		return
+	}
+	y = y[:len(x)]
+	av := archsimd.BroadcastFloat64x4(alpha)
+	for len(x) >= 16 && len(y) >= 16 {
+		px, py := (*[16]float64)(x), (*[16]float64)(y)
+		ld4(px[0:4]).MulAdd(av, ld4(py[0:4])).Store((*[4]float64)(py[0:4]))
+		ld4(px[4:8]).MulAdd(av, ld4(py[4:8])).Store((*[4]float64)(py[4:8]))
+		ld4(px[8:12]).MulAdd(av, ld4(py[8:12])).Store((*[4]float64)(py[8:12]))
+		ld4(px[12:16]).MulAdd(av, ld4(py[12:16])).Store((*[4]float64)(py[12:16]))
+		x, y = x[16:], y[16:]
+	}
+	for len(x) >= 4 && len(y) >= 4 {
+		ld4(x[:4]).MulAdd(av, ld4(y[:4])).Store((*[4]float64)(y[:4]))
+		x, y = x[4:], y[4:]
+	}
+	y = y[:len(x)]
+	for i := range x {
+		y[i] += alpha * x[i]
+	}
+}
+
+// ld4 loads 4 float64s, like ld8.
+func ld4(p []float64) archsimd.Float64x4 { return archsimd.LoadFloat64x4((*[4]float64)(p)) }
+
 // hsum returns the sum of the lanes of s.
 func hsum(s archsimd.Float32x8) float32 {
 	q := s.GetLo().Add(s.GetHi())

@@ -37,6 +37,18 @@ func TestKernelsMatchScalar(t *testing.T) {
 		if got, want := Dot(a, b), dotScalar(a, b); !close32(got, want, scale) {
 			t.Errorf("Dot(n=%d) = %g, want %g", n, got, want)
 		}
+		x64, z1, z2 := make([]float64, n), make([]float64, n), make([]float64, n)
+		for i := range x64 {
+			x64[i], z1[i] = rng.NormFloat64(), rng.NormFloat64()
+		}
+		copy(z2, z1)
+		axpy64(-0.3, x64, z1)
+		axpy64Scalar(-0.3, x64, z2)
+		for i := range z1 {
+			if math.Abs(z1[i]-z2[i]) > 1e-12*(1+math.Abs(z2[i])) {
+				t.Fatalf("axpy64(n=%d)[%d] = %g, want %g", n, i, z1[i], z2[i])
+			}
+		}
 		y1, y2 := randVec(rng, n), make([]float32, n)
 		copy(y2, y1)
 		Axpy(0.37, a, y1)
@@ -114,5 +126,31 @@ func BenchmarkImplicitRows(b *testing.B) {
 	val := randVec(rng, len(idx))
 	for b.Loop() {
 		ImplicitRows(out, y, k, idx, val, v, 0, -5, 0)
+	}
+}
+
+// BenchmarkInvertSPD inverts a 600×600 Gram matrix: EASE's fitting cost.
+func BenchmarkInvertSPD(b *testing.B) {
+	const n = 600
+	rng := rand.New(rand.NewPCG(1, 2))
+	x := make([]float64, 2*n*n)
+	for i := range x {
+		x[i] = rng.NormFloat64()
+	}
+	g := make([]float64, n*n)
+	for i := 0; i < n; i++ {
+		for j := 0; j < n; j++ {
+			for r := 0; r < 2*n; r += 97 {
+				g[i*n+j] += x[r*n/2+i%(n/2)] * x[r*n/2+j%(n/2)]
+			}
+		}
+		g[i*n+i] += n
+	}
+	a := make([]float64, n*n)
+	for b.Loop() {
+		copy(a, g)
+		if ok, err := InvertSPD(b.Context(), a, n, 2); !ok || err != nil {
+			b.Fatal("not SPD")
+		}
 	}
 }

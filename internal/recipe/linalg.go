@@ -6,20 +6,6 @@ import (
 	"sync"
 )
 
-func axpy64(alpha float64, x, y []float64) {
-	y = y[:len(x)]
-	i := 0
-	for ; i+4 <= len(x); i += 4 {
-		y[i] += alpha * x[i]
-		y[i+1] += alpha * x[i+1]
-		y[i+2] += alpha * x[i+2]
-		y[i+3] += alpha * x[i+3]
-	}
-	for ; i < len(x); i++ {
-		y[i] += alpha * x[i]
-	}
-}
-
 // dot64 returns a·b over len(a) elements with four accumulators, so the
 // adds of a Cholesky inner product overlap instead of forming one chain.
 func dot64(a, b []float64) float64 {

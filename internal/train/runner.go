@@ -1,6 +1,7 @@
 package train
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math"
@@ -257,40 +258,87 @@ func (s *Service) checkMinimum(d *recipe.Interactions) error {
 	return nil
 }
 
+// Spec says what to train: the shape shared by solution versions and by
+// the hidden models behind recommenders and batch jobs.
+type Spec struct {
+	GroupARN string
+	// Recipes are the candidate recipe ARNs: one, or several for AutoML
+	// (the best by Metric wins).
+	Recipes             []string
+	EventType           string
+	EventValueThreshold string
+	Config              Config // hyperparameters, events weights, HPO ranges
+	PerformHPO          bool
+	// ArtifactKey is where the model goes; Meta identifies it inside.
+	ArtifactKey string
+	Meta        model.Meta
+}
+
+// Result is a trained model's summary.
+type Result struct {
+	RecipeARN    string
+	Metrics      map[string]float64 // GetSolutionMetrics keys
+	Params       map[string]string  // the winning hyperparameters
+	Interactions int
+	Users, Items int
+	Through      int64 // last interactions chunk read
+}
+
 func (s *Service) train(ctx context.Context, v *Version) (trained, error) {
-	var res trained
 	sol, err := s.Solution(ctx, v.SolutionARN)
 	if err != nil {
-		return res, err
+		return trained{}, err
 	}
-	f := corpus.Filter{EventType: sol.EventType, MinEventValue: math.NaN()}
-	if sol.Config.EventValueThreshold != "" {
-		f.MinEventValue, _ = strconv.ParseFloat(sol.Config.EventValueThreshold, 64)
+	spec := Spec{GroupARN: sol.GroupARN, Recipes: []string{sol.RecipeARN}, EventType: sol.EventType,
+		EventValueThreshold: sol.Config.EventValueThreshold, Config: sol.Config, PerformHPO: sol.PerformHPO,
+		ArtifactKey: model.Key(v.ARN), Meta: model.Meta{SolutionVersionARN: v.ARN, SolutionARN: sol.ARN}}
+	if sol.PerformAutoML {
+		spec.Recipes = sol.Config.AutoMLRecipes
+		if len(spec.Recipes) == 0 {
+			spec.Recipes = []string{arn.Global(arn.Recipe, "aws-user-personalization"), arn.Global(arn.Recipe, "aws-user-personalization-v2")}
+		}
 	}
-	data, through, err := s.Data(ctx, sol.GroupARN, f)
+	res, err := s.Fit(ctx, spec)
+	if err != nil {
+		return trained{}, err
+	}
+	if sol.PerformAutoML && res.RecipeARN != sol.BestRecipeARN {
+		if _, err := solutions.Update(ctx, s.st, sol.ARN, s.now, func(sol *Solution) error {
+			sol.BestRecipeARN = res.RecipeARN
+			return nil
+		}); err != nil {
+			return trained{}, err
+		}
+	}
+	tuned := map[string]string(nil)
+	if sol.PerformHPO {
+		tuned = res.Params
+	}
+	return trained{metrics: res.Metrics, params: tuned, key: spec.ArtifactKey, interactions: res.Interactions,
+		users: res.Users, items: res.Items, through: res.Through}, nil
+}
+
+// Fit loads a group's data, checks Personalize's minimum, evaluates each
+// candidate configuration on Personalize's split (hold out 10% of users,
+// feed the oldest 90% of their history, score the newest 10%), then fits the
+// best one on all the data and writes the artifact.
+func (s *Service) Fit(ctx context.Context, spec Spec) (Result, error) {
+	var res Result
+	f := corpus.Filter{EventType: spec.EventType, MinEventValue: math.NaN()}
+	if spec.EventValueThreshold != "" {
+		f.MinEventValue, _ = strconv.ParseFloat(spec.EventValueThreshold, 64)
+	}
+	data, through, err := s.Data(ctx, spec.GroupARN, f)
 	if err != nil {
 		return res, err
 	}
 	if err := s.checkMinimum(data.Interactions); err != nil {
 		return res, err
 	}
-	candidates := []string{sol.RecipeARN}
-	if sol.PerformAutoML {
-		candidates = sol.Config.AutoMLRecipes
-		if len(candidates) == 0 {
-			candidates = []string{arn.Global(arn.Recipe, "aws-user-personalization"), arn.Global(arn.Recipe, "aws-user-personalization-v2")}
-		}
-	}
 	split := eval.PersonalizeSplit(data.Interactions, s.opts.Seed)
 	trainData := &recipe.Data{Interactions: split.Train, Items: data.Items}
 	test := split.TestSet()
-	metric := sol.Config.HPOMetric
-	if metric == "" {
-		metric = sol.Config.AutoMLMetric
-	}
-	if metric == "" {
-		metric = eval.NDCGKey(25)
-	}
+	metric := cmp.Or(spec.Config.HPOMetric, spec.Config.AutoMLMetric, eval.NDCGKey(25))
 	best := struct {
 		r       recipe.Recipe
 		ra      string
@@ -298,15 +346,15 @@ func (s *Service) train(ctx context.Context, v *Version) (trained, error) {
 		metrics map[string]float64
 		score   float64
 	}{score: math.Inf(-1)}
-	for _, ra := range candidates {
+	for _, ra := range spec.Recipes {
 		r, err := s.Recipe(ra)
 		if err != nil {
 			return res, err
 		}
-		base := s.baseParams(r, sol, data.Interactions)
+		base := s.baseParams(r, spec.Config)
 		trials := []recipe.Params{base}
-		if sol.PerformHPO {
-			trials = s.hpoTrials(r, sol.Config, base)
+		if spec.PerformHPO {
+			trials = s.hpoTrials(r, spec.Config, base)
 		}
 		for _, p := range trials {
 			if err := ctx.Err(); err != nil {
@@ -322,45 +370,35 @@ func (s *Service) train(ctx context.Context, v *Version) (trained, error) {
 			}
 		}
 	}
-	if sol.PerformAutoML && best.ra != sol.BestRecipeARN {
-		if _, err := solutions.Update(ctx, s.st, sol.ARN, s.now, func(sol *Solution) error {
-			sol.BestRecipeARN = best.ra
-			return nil
-		}); err != nil {
-			return res, err
-		}
+	if best.r == nil {
+		return res, errs.E(errs.Invalid, "no recipe to train")
 	}
 	// The deployed model learns from everyone, the held-out users included.
 	m, err := best.r.Fit(ctx, data, best.params, recipe.FitOptions{Seed: s.opts.Seed, Now: latestTime(data.Interactions)})
 	if err != nil {
 		return res, fmt.Errorf("final fit: %w", err)
 	}
-	metrics := eval.SolutionMetrics(best.metrics)
-	key := model.Key(v.ARN)
-	meta := model.Meta{Recipe: best.r.Name(), RecipeType: best.r.Type(), SolutionVersionARN: v.ARN, SolutionARN: sol.ARN,
-		DatasetGroupARN: sol.GroupARN, Created: s.now(), Params: best.params, Metrics: metrics, TrainedThrough: through,
-		Interactions: data.Interactions.Len(), Users: len(data.Interactions.UserIDs), Items: len(data.Interactions.ItemIDs)}
-	if err := model.Write(ctx, s.artifacts, key, meta, m); err != nil {
+	meta := spec.Meta
+	meta.Recipe, meta.RecipeType, meta.DatasetGroupARN, meta.Created = best.r.Name(), best.r.Type(), spec.GroupARN, s.now()
+	meta.Params, meta.Metrics, meta.TrainedThrough = best.params, eval.SolutionMetrics(best.metrics), through
+	meta.Interactions, meta.Users, meta.Items = data.Interactions.Len(), len(data.Interactions.UserIDs), len(data.Interactions.ItemIDs)
+	if err := model.Write(ctx, s.artifacts, spec.ArtifactKey, meta, m); err != nil {
 		return res, err
 	}
-	tuned := map[string]string(nil)
-	if sol.PerformHPO {
-		tuned = best.params
-	}
-	return trained{metrics: metrics, params: tuned, key: key, interactions: meta.Interactions, users: meta.Users,
-		items: meta.Items, through: through}, nil
+	return Result{RecipeARN: best.ra, Metrics: meta.Metrics, Params: best.params, Interactions: meta.Interactions,
+		Users: meta.Users, Items: meta.Items, Through: through}, nil
 }
 
-// baseParams are the solution's hyperparameters plus, where the recipe
+// baseParams are the configured hyperparameters plus, where the recipe
 // takes them, event weights from solutionConfig.eventsConfig.
-func (s *Service) baseParams(r recipe.Recipe, sol *Solution, d *recipe.Interactions) recipe.Params {
+func (s *Service) baseParams(r recipe.Recipe, c Config) recipe.Params {
 	p := recipe.Params{}
-	for k, v := range sol.Config.HyperParameters {
+	for k, v := range c.HyperParameters {
 		p[k] = v
 	}
-	if _, set := p["event_weights"]; !set && len(sol.Config.Events) > 0 && hasParam(r, "event_weights") {
+	if _, set := p["event_weights"]; !set && len(c.Events) > 0 && hasParam(r, "event_weights") {
 		var parts []string
-		for _, e := range sol.Config.Events {
+		for _, e := range c.Events {
 			if e.Weight != nil {
 				parts = append(parts, e.EventType+"="+strconv.FormatFloat(*e.Weight, 'g', -1, 64))
 			}

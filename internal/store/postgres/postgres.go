@@ -42,14 +42,15 @@ const DefaultSchema = "attune"
 // DefaultOptions gives it.
 type Options struct {
 	// Schema is the PostgreSQL schema that holds the store's tables; Open
-	// creates it when it does not exist. It must be a lower-case SQL
+	// creates it when it does not exist. Empty means "attune". It must be a lower-case SQL
 	// identifier (letters, digits, '_'; at most 63 bytes; not starting with
 	// a digit or "pg_"), so that it never needs quoting in an operator's
 	// psql session.
 	Schema string
-	// MaxConns caps the connection pool. It must be at least 2: a running
-	// ScanChunks holds one connection while its callback may read or write
-	// the store through another. Each nested ScanChunks holds one more.
+	// MaxConns caps the connection pool, in connections. Zero means 16. It
+	// must be at least 2: a running ScanChunks holds one connection while
+	// its callback may read or write the store through another, and each
+	// nested ScanChunks holds one more.
 	MaxConns int
 }
 
@@ -107,8 +108,9 @@ type Store struct {
 var _ store.Store = (*Store)(nil)
 
 // Open connects to the database dsn names (a postgres:// URL or a libpq
-// key=value string), creates opts.Schema when it does not exist and migrates
-// it to the current version. The pool connects lazily but Open needs one
+// key=value string; Open replaces its search_path with opts.Schema), creates
+// opts.Schema when it does not exist and migrates it to the current version.
+// The pool connects lazily but Open needs one
 // connection, so an unreachable server fails it with errs.Unavailable; a
 // malformed dsn or options are errs.Invalid. The caller must Close the store.
 func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {

@@ -105,7 +105,7 @@ func TestOptions(t *testing.T) {
 		opts Options
 		want errs.Kind // Internal means success
 	}{
-		{"zero means defaults", dsn, Options{}, errs.Internal},
+		{"zero MaxConns means the default", dsn, Options{}, errs.Internal},
 		{"explicit", dsn, Options{MaxConns: 2}, errs.Internal},
 		{"one connection", dsn, Options{MaxConns: 1}, errs.Invalid},
 		{"negative connections", dsn, Options{MaxConns: -3}, errs.Invalid},

@@ -1,0 +1,106 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+)
+
+// startDemo runs `attune demo` in-process on a loopback port, as a newcomer
+// would (no credentials in the environment), and returns its output once
+// it is ready, and a function that stops it.
+func startDemo(t *testing.T, dataDir string) (string, func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	out := &syncBuffer{}
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"demo", "--data-dir", dataDir, "--listen", "127.0.0.1:0", "--log-level", "warn"},
+			func(string) string { return "" }, out, out)
+	}()
+	stop := func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil && !errors.Is(err, context.Canceled) {
+				t.Errorf("demo stopped with error: %v", err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Errorf("demo did not stop within 30s")
+		}
+	}
+	deadline := time.Now().Add(120 * time.Second)
+	for !strings.Contains(out.String(), "Press Ctrl-C") {
+		select {
+		case err := <-done:
+			t.Fatalf("demo exited before it was ready: %v\n%s", err, out.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			stop()
+			t.Fatalf("demo not ready after 120s:\n%s", out.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return out.String(), stop
+}
+
+// TestDemoAsANewcomer runs the demo on a fresh data dir, pastes the
+// printed AWS CLI commands into a shell, then runs the demo again on the
+// same dir and checks that it reuses everything.
+func TestDemoAsANewcomer(t *testing.T) {
+	dir := t.TempDir()
+	out, stop := startDemo(t, dir)
+	var export string
+	var cmds []string
+	for _, line := range strings.Split(out, "\n") {
+		switch {
+		case strings.HasPrefix(line, "export AWS_ACCESS_KEY_ID="):
+			export = line
+		case strings.HasPrefix(line, "aws "):
+			cmds = append(cmds, line)
+		}
+	}
+	if export == "" || len(cmds) != 4 {
+		stop()
+		t.Fatalf("demo output lacks the export line or the 4 AWS CLI commands:\n%s", out)
+	}
+	if _, err := exec.LookPath("aws"); err != nil {
+		t.Log("aws CLI not on PATH: skipping the pasted commands (scripts/install-test-tools.sh installs it)")
+	} else {
+		wants := []string{`"itemList"`, `"personalizedRanking"`, `"status": "ACTIVE"`, `"normalized_discounted_cumulative_gain_at_10"`}
+		for i, c := range cmds {
+			cmd := exec.Command("sh", "-c", export+"\n"+c)
+			// Keep the user's own AWS profile out of the newcomer's view.
+			cmd.Env = []string{"AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null"}
+			for _, kv := range os.Environ() {
+				if !strings.HasPrefix(kv, "AWS_") {
+					cmd.Env = append(cmd.Env, kv)
+				}
+			}
+			b, err := cmd.CombinedOutput()
+			if err != nil || !strings.Contains(string(b), wants[i]) {
+				t.Errorf("pasted %q: %v\n%s\nwant output containing %s", c, err, b, wants[i])
+			}
+		}
+		if !strings.Contains(out, "SERVICE_NAME") {
+			t.Errorf("the get-recommendations command does not ask for metadata columns")
+		}
+	}
+	stop()
+
+	again, stop2 := startDemo(t, dir)
+	defer stop2()
+	for _, fresh := range []string{"created", "importing", "training", "deploying"} {
+		if strings.Contains(again, "  - "+fresh) {
+			t.Errorf("second demo run on the same data dir did %q again:\n%s", fresh, again)
+		}
+	}
+	if !strings.Contains(again, export) {
+		t.Errorf("second demo run printed other credentials than the first")
+	}
+}
