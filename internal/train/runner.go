@@ -9,7 +9,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/attune-dev/attune/internal/arn"
@@ -29,20 +28,8 @@ func (s *Service) Run(ctx context.Context) error {
 	if err := s.recover(ctx); err != nil {
 		return fmt.Errorf("training runner: recover: %w", err)
 	}
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	sem := make(chan struct{}, s.opts.Workers)
-	tick := time.NewTicker(s.opts.Poll)
-	defer tick.Stop()
-	for {
-		s.reconcile(ctx, &wg, sem)
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-s.kick:
-		case <-tick.C:
-		}
-	}
+	s.runner.Run(ctx)
+	return nil
 }
 
 func (s *Service) recover(ctx context.Context) error {
@@ -66,67 +53,40 @@ func (s *Service) recover(ctx context.Context) error {
 	return nil
 }
 
-func (s *Service) reconcile(ctx context.Context, wg *sync.WaitGroup, sem chan struct{}) {
+// pendingVersions lists versions waiting to train, oldest first.
+func (s *Service) pendingVersions(ctx context.Context) ([]string, error) {
+	pending, err := versions.All(ctx, s.st, "", StatusCreatePending)
+	if err != nil {
+		return nil, err
+	}
+	sort.Slice(pending, func(i, j int) bool { return pending[i].Created.Before(pending[j].Created) })
+	ids := make([]string, len(pending))
+	for i, v := range pending {
+		ids[i] = v.ARN
+	}
+	return ids, nil
+}
+
+// housekeeping activates pending solutions and starts scheduled training.
+func (s *Service) housekeeping(ctx context.Context) error {
 	sols, err := solutions.All(ctx, s.st, "", StatusCreatePending, StatusCreateInProgress)
 	if err != nil {
-		if ctx.Err() == nil {
-			s.log.Error("list pending solutions", "err", err)
-		}
-		return
+		return err
 	}
 	for _, sol := range sols {
 		if _, err := solutions.Update(ctx, s.st, sol.ARN, s.now, func(sol *Solution) error {
 			sol.Status = StatusActive
 			return nil
 		}); err != nil && errs.KindOf(err) != errs.NotFound {
-			s.log.Error("activate solution", "solution", sol.ARN, "err", err)
+			return err
 		}
 	}
-	if err := s.autoTrain(ctx); err != nil && ctx.Err() == nil {
-		s.log.Error("automatic training", "err", err)
-	}
-	pending, err := versions.All(ctx, s.st, "", StatusCreatePending)
-	if err != nil {
-		if ctx.Err() == nil {
-			s.log.Error("list pending solution versions", "err", err)
-		}
-		return
-	}
-	sort.Slice(pending, func(i, j int) bool { return pending[i].Created.Before(pending[j].Created) })
-	for _, v := range pending {
-		s.mu.Lock()
-		_, busy := s.running[v.ARN]
-		s.mu.Unlock()
-		if busy {
-			continue
-		}
-		select {
-		case sem <- struct{}{}:
-		default:
-			return
-		}
-		vctx, cancel := context.WithCancel(ctx)
-		s.mu.Lock()
-		s.running[v.ARN] = cancel
-		s.mu.Unlock()
-		wg.Add(1)
-		go func(versionARN string) {
-			defer wg.Done()
-			defer func() {
-				cancel()
-				s.mu.Lock()
-				delete(s.running, versionARN)
-				s.mu.Unlock()
-				<-sem
-				s.wake()
-			}()
-			s.runVersion(vctx, ctx, versionARN)
-		}(v.ARN)
-	}
+	return s.autoTrain(ctx)
 }
 
-// runVersion trains one version. vctx is cancelled by StopVersion; ctx by shutdown.
-func (s *Service) runVersion(vctx, ctx context.Context, versionARN string) {
+// runVersion trains one version. Its context ends at shutdown or when
+// StopVersion cancels it; the stored status tells the two apart.
+func (s *Service) runVersion(vctx context.Context, versionARN string) {
 	v, err := versions.Update(vctx, s.st, versionARN, s.now, func(v *Version) error {
 		if v.Status != StatusCreatePending {
 			return errs.E(errs.InUse, "version %s is %s", v.ARN, v.Status)
@@ -142,10 +102,13 @@ func (s *Service) runVersion(vctx, ctx context.Context, versionARN string) {
 	}
 	start := s.now()
 	res, err := s.train(vctx, v)
-	if ctx.Err() != nil {
-		return // shutting down: recover() reruns it at the next start
+	bg := context.WithoutCancel(vctx)
+	if vctx.Err() != nil {
+		cur, gerr := versions.Get(bg, s.st, versionARN)
+		if gerr != nil || cur.Status != StatusCreateStopping {
+			return // shutting down: recover() reruns it at the next start
+		}
 	}
-	bg := context.WithoutCancel(ctx)
 	_, uerr := versions.Update(bg, s.st, versionARN, s.now, func(v *Version) error {
 		v.TrainingHours = s.now().Sub(start).Hours()
 		switch {

@@ -7,12 +7,12 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/attune-dev/attune/internal/arn"
 	"github.com/attune-dev/attune/internal/blob"
 	"github.com/attune-dev/attune/internal/errs"
+	"github.com/attune-dev/attune/internal/jobs"
 	"github.com/attune-dev/attune/internal/recipe"
 	"github.com/attune-dev/attune/internal/store"
 )
@@ -43,11 +43,7 @@ type Service struct {
 	opts      Options
 	now       func() time.Time
 	log       *slog.Logger
-	kick      chan struct{}
-
-	// mu guards the fields below.
-	mu      sync.Mutex
-	running map[string]context.CancelFunc // version ARN -> cancel of its training
+	runner    *jobs.Runner
 }
 
 // New returns a training service; call Run to start training.
@@ -67,16 +63,13 @@ func New(st store.Store, artifacts blob.Bucket, reg *recipe.Registry, opts Optio
 	if opts.Poll <= 0 {
 		opts.Poll = 2 * time.Second
 	}
-	return &Service{st: st, artifacts: artifacts, reg: reg, opts: opts, now: now, log: log,
-		kick: make(chan struct{}, 1), running: map[string]context.CancelFunc{}}
+	s := &Service{st: st, artifacts: artifacts, reg: reg, opts: opts, now: now, log: log}
+	s.runner = jobs.New(jobs.Options{Name: "training", Workers: opts.Workers, Poll: opts.Poll}, log,
+		s.pendingVersions, s.runVersion, s.housekeeping)
+	return s
 }
 
-func (s *Service) wake() {
-	select {
-	case s.kick <- struct{}{}:
-	default:
-	}
-}
+func (s *Service) wake() { s.runner.Kick() }
 
 // Recipe resolves a recipe ARN (arn:aws:personalize:::recipe/NAME).
 func (s *Service) Recipe(recipeARN string) (recipe.Recipe, error) {
@@ -382,12 +375,7 @@ func (s *Service) StopVersion(ctx context.Context, versionARN string) error {
 	if err != nil {
 		return err
 	}
-	s.mu.Lock()
-	cancel := s.running[versionARN]
-	s.mu.Unlock()
-	if cancel != nil {
-		cancel()
-	}
+	s.runner.Cancel(versionARN)
 	return nil
 }
 
