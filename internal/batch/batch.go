@@ -1,0 +1,418 @@
+// Package batch runs Personalize's batch inference jobs: JSON Lines of
+// {"userId"}, {"itemId"} or {"userId","itemList"} read from file:// or
+// s3:// locations, answered with a trained solution version (no campaign
+// needed), written as {"input","output","error"} lines to "<input>.out" in
+// the output folder. A bad line is reported in its own output line; it never
+// fails the job. It reaches models through a small scorer interface that
+// cmd/attune adapts from serving and train, and must not import them.
+package batch
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"path"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/attune-dev/attune/internal/arn"
+	"github.com/attune-dev/attune/internal/errs"
+	"github.com/attune-dev/attune/internal/jobs"
+	"github.com/attune-dev/attune/internal/resource"
+	"github.com/attune-dev/attune/internal/store"
+)
+
+// Statuses of batch jobs.
+const (
+	StatusCreatePending    = "CREATE PENDING"
+	StatusCreateInProgress = "CREATE IN_PROGRESS"
+	StatusActive           = "ACTIVE"
+	StatusCreateFailed     = "CREATE FAILED"
+)
+
+// Job is a batch inference job; Meta.Parent is the solution version ARN.
+type Job struct {
+	resource.Meta
+	SolutionVersionARN string
+	FilterARN          string
+	NumResults         int
+	InputPath          string
+	OutputPath         string
+	RoleARN            string
+	Exploration        map[string]string
+	Mode               string
+	FailureReason      string
+	Tags               map[string]string
+	// Lines and Errors count the input lines answered and those answered
+	// with an error (Attune's account; AWS clients ignore it).
+	Lines, Errors int64
+}
+
+var kind = resource.Kind[Job, *Job]{Name: arn.BatchInference}
+
+// Query is one input line.
+type Query struct {
+	UserID       string
+	ItemID       string
+	ItemList     []string
+	NumResults   int
+	FilterARN    string
+	FilterValues map[string]string
+}
+
+// Answer is a model's answer to a Query.
+type Answer struct {
+	Items  []string
+	Scores []*float64 // nil entries for recipes that give no score
+}
+
+// Scorer loads a solution version's model under a key and answers queries.
+type Scorer interface {
+	// Load makes the version's model answerable under key and returns its
+	// recipe type (USER_PERSONALIZATION, ...). errs.InUse when the version
+	// is not ACTIVE, errs.NotFound when it does not exist.
+	Load(ctx context.Context, key, solutionVersionARN string, exploration map[string]string) (string, error)
+	Unload(key string)
+	Answer(ctx context.Context, key string, q Query) (Answer, error)
+}
+
+// locations reads inputs and writes outputs.
+type locations interface {
+	Expand(ctx context.Context, uri, suffix string) ([]string, error)
+	Open(ctx context.Context, uri string) (io.ReadCloser, error)
+	Put(ctx context.Context, uri string, r io.Reader) error
+}
+
+// Options configure the service.
+type Options struct {
+	Scope arn.Scope
+	// MaxActive caps jobs PENDING or IN_PROGRESS (Personalize: 5); 0 means 5.
+	MaxActive int
+	Workers   int // jobs run at once; 0 means 1
+}
+
+// Service implements batch inference jobs.
+type Service struct {
+	st     store.Resources
+	scorer Scorer
+	locs   locations
+	opts   Options
+	now    func() time.Time
+	log    *slog.Logger
+	runner *jobs.Runner
+}
+
+// New returns a service; call Run to process jobs.
+func New(st store.Resources, scorer Scorer, locs locations, opts Options, now func() time.Time, log *slog.Logger) *Service {
+	if opts.MaxActive <= 0 {
+		opts.MaxActive = 5
+	}
+	s := &Service{st: st, scorer: scorer, locs: locs, opts: opts, now: now, log: log}
+	s.runner = jobs.New(jobs.Options{Name: "batch inference", Workers: opts.Workers}, log, s.pending, s.runJob, nil)
+	return s
+}
+
+// CreateInput is the input of Create.
+type CreateInput struct {
+	JobName, SolutionVersionARN, FilterARN, InputPath, OutputPath, RoleARN, Mode string
+	NumResults                                                                   int
+	Exploration                                                                  map[string]string
+	Tags                                                                         map[string]string
+}
+
+// Create validates and queues a job.
+func (s *Service) Create(ctx context.Context, in CreateInput) (*Job, error) {
+	if err := arn.CheckName("jobName", in.JobName); err != nil {
+		return nil, err
+	}
+	p, err := arn.Parse("solutionVersionArn", in.SolutionVersionARN)
+	if err != nil {
+		return nil, err
+	}
+	if p.Type != arn.Solution || len(p.Parts) != 2 {
+		return nil, errs.E(errs.Invalid, "solutionVersionArn: %q is not a solution version ARN", in.SolutionVersionARN)
+	}
+	if in.FilterARN != "" {
+		if _, err := arn.Expect("filterArn", in.FilterARN, arn.Filter, 1); err != nil {
+			return nil, err
+		}
+	}
+	for _, loc := range []struct{ member, v string }{{"jobInput.s3DataSource.path", in.InputPath}, {"jobOutput.s3DataDestination.path", in.OutputPath}} {
+		if loc.v == "" {
+			return nil, errs.E(errs.Invalid, "%s is required", loc.member)
+		}
+		if !strings.HasPrefix(loc.v, "s3://") && !strings.HasPrefix(loc.v, "file://") {
+			return nil, errs.E(errs.Invalid, "%s: %q must be an s3:// or file:/// location", loc.member, loc.v)
+		}
+	}
+	out := in.OutputPath
+	if !strings.HasSuffix(out, "/") {
+		out += "/"
+	}
+	if strings.HasPrefix(in.InputPath, out) || strings.TrimSuffix(in.InputPath, "/")+"/" == out {
+		return nil, errs.E(errs.Invalid, "jobOutput.s3DataDestination.path must differ from the input location")
+	}
+	switch in.Mode {
+	case "":
+		in.Mode = "BATCH_INFERENCE"
+	case "BATCH_INFERENCE":
+	case "THEME_GENERATION":
+		return nil, errs.E(errs.Invalid, "batchInferenceJobMode THEME_GENERATION needs a generative model, which Attune does not ship")
+	default:
+		return nil, errs.E(errs.Invalid, "batchInferenceJobMode: %q is not BATCH_INFERENCE", in.Mode)
+	}
+	if in.NumResults < 0 || in.NumResults > 500 {
+		return nil, errs.E(errs.Invalid, "numResults must be between 1 and 500, got %d", in.NumResults)
+	}
+	if _, err := s.st.GetResource(ctx, arn.SolutionVersion, in.SolutionVersionARN); err != nil {
+		if errs.KindOf(err) == errs.NotFound {
+			return nil, errs.E(errs.NotFound, "Could not find solution version %s", in.SolutionVersionARN)
+		}
+		return nil, err
+	}
+	active, err := kind.All(ctx, s.st, "", StatusCreatePending, StatusCreateInProgress)
+	if err != nil {
+		return nil, err
+	}
+	if len(active) >= s.opts.MaxActive {
+		return nil, errs.E(errs.LimitExceeded, "More than %d batch inference jobs with PENDING or IN_PROGRESS status", s.opts.MaxActive)
+	}
+	t := s.now()
+	j := &Job{SolutionVersionARN: in.SolutionVersionARN, FilterARN: in.FilterARN, NumResults: in.NumResults, InputPath: in.InputPath,
+		OutputPath: out, RoleARN: in.RoleARN, Exploration: in.Exploration, Mode: in.Mode, Tags: in.Tags}
+	j.Meta = resource.Meta{ARN: s.opts.Scope.Build(arn.BatchInference, in.JobName), Name: in.JobName, Parent: in.SolutionVersionARN,
+		Status: StatusCreatePending, Created: t, Updated: t}
+	if err := kind.Create(ctx, s.st, j); err != nil {
+		return nil, err
+	}
+	s.runner.Kick()
+	return j, nil
+}
+
+// Get returns a job.
+func (s *Service) Get(ctx context.Context, jobARN string) (*Job, error) {
+	if _, err := arn.Expect("batchInferenceJobArn", jobARN, arn.BatchInference, 1); err != nil {
+		return nil, err
+	}
+	return kind.Get(ctx, s.st, jobARN)
+}
+
+// List lists jobs of a solution version ("" = all), newest first.
+func (s *Service) List(ctx context.Context, versionARN, token string, limit int) ([]*Job, string, error) {
+	return kind.List(ctx, s.st, versionARN, token, limit)
+}
+
+// Run processes jobs until ctx is done. A job interrupted by a restart runs
+// again from the start: its output files are rewritten whole.
+func (s *Service) Run(ctx context.Context) error {
+	stuck, err := kind.All(ctx, s.st, "", StatusCreateInProgress)
+	if err != nil {
+		return fmt.Errorf("batch runner: recover: %w", err)
+	}
+	for _, j := range stuck {
+		if _, err := kind.Update(ctx, s.st, j.ARN, s.now, func(j *Job) error { j.Status = StatusCreatePending; return nil }); err != nil {
+			return fmt.Errorf("batch runner: recover %s: %w", j.ARN, err)
+		}
+	}
+	s.runner.Run(ctx)
+	return nil
+}
+
+func (s *Service) pending(ctx context.Context) ([]string, error) {
+	js, err := kind.All(ctx, s.st, "", StatusCreatePending)
+	if err != nil {
+		return nil, err
+	}
+	sort.Slice(js, func(a, b int) bool { return js[a].Created.Before(js[b].Created) })
+	ids := make([]string, len(js))
+	for i, j := range js {
+		ids[i] = j.ARN
+	}
+	return ids, nil
+}
+
+func (s *Service) runJob(ctx context.Context, jobARN string) {
+	j, err := kind.Update(ctx, s.st, jobARN, s.now, func(j *Job) error {
+		if j.Status != StatusCreatePending {
+			return errs.E(errs.InUse, "batch job %s is %s", j.ARN, j.Status)
+		}
+		j.Status = StatusCreateInProgress
+		return nil
+	})
+	if err != nil {
+		return
+	}
+	start := s.now()
+	lines, bad, err := s.process(ctx, j)
+	if ctx.Err() != nil {
+		return // shutdown: rerun at the next start
+	}
+	_, uerr := kind.Update(context.WithoutCancel(ctx), s.st, jobARN, s.now, func(j *Job) error {
+		j.Lines, j.Errors = lines, bad
+		if err != nil {
+			j.Status, j.FailureReason = StatusCreateFailed, errs.Message(err)
+			if errs.KindOf(err) == errs.Internal {
+				j.FailureReason = "internal error: " + err.Error()
+			}
+			return nil
+		}
+		j.Status = StatusActive
+		return nil
+	})
+	if uerr != nil {
+		s.log.Error("finish batch job", "job", jobARN, "err", uerr)
+		return
+	}
+	s.log.Info("batch inference job finished", "job", jobARN, "lines", lines, "errors", bad, "err", err,
+		"seconds", s.now().Sub(start).Seconds())
+}
+
+// process answers every input file of a job.
+func (s *Service) process(ctx context.Context, j *Job) (lines, bad int64, err error) {
+	key := "batch:" + j.ARN
+	recipeType, err := s.scorer.Load(ctx, key, j.SolutionVersionARN, j.Exploration)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer s.scorer.Unload(key)
+	if recipeType == "PERSONALIZED_ACTIONS" || recipeType == "USER_SEGMENTATION" {
+		return 0, 0, errs.E(errs.Invalid, "solution version %s has recipe type %s, which batch inference jobs do not support", j.SolutionVersionARN, recipeType)
+	}
+	files, err := s.locs.Expand(ctx, j.InputPath, "")
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, f := range files {
+		n, b, err := s.processFile(ctx, j, key, recipeType, f)
+		lines, bad = lines+n, bad+b
+		if err != nil {
+			return lines, bad, err
+		}
+	}
+	return lines, bad, nil
+}
+
+// inputLine is one JSON Lines input record.
+type inputLine struct {
+	UserID       *string           `json:"userId"`
+	ItemID       *string           `json:"itemId"`
+	ItemList     []string          `json:"itemList"`
+	FilterValues map[string]string `json:"filterValues"`
+}
+
+type outputLine struct {
+	Input  json.RawMessage `json:"input"`
+	Output *outputItems    `json:"output"`
+	Error  *string         `json:"error"`
+}
+
+type outputItems struct {
+	RecommendedItems []string   `json:"recommendedItems"`
+	Scores           []*float64 `json:"scores,omitempty"`
+}
+
+// processFile streams one input file into "<name>.out" in the output folder.
+func (s *Service) processFile(ctx context.Context, j *Job, key, recipeType, file string) (lines, bad int64, err error) {
+	rc, err := s.locs.Open(ctx, file)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer rc.Close()
+	pr, pw := io.Pipe()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		bw := bufio.NewWriterSize(pw, 1<<20)
+		sc := bufio.NewScanner(rc)
+		sc.Buffer(make([]byte, 64<<10), 16<<20)
+		enc := json.NewEncoder(bw)
+		enc.SetEscapeHTML(false)
+		var werr error
+		for sc.Scan() && werr == nil {
+			raw := strings.TrimSpace(sc.Text())
+			if raw == "" {
+				continue
+			}
+			lines++
+			out := s.answerLine(ctx, j, key, recipeType, raw)
+			if out.Error != nil {
+				bad++
+			}
+			werr = enc.Encode(out)
+		}
+		if werr == nil {
+			werr = sc.Err()
+		}
+		if werr == nil {
+			werr = bw.Flush()
+		}
+		pw.CloseWithError(werr)
+	}()
+	outURI := j.OutputPath + path.Base(file) + ".out"
+	err = s.locs.Put(ctx, outURI, pr)
+	pr.CloseWithError(err) // unblocks the writer if Put stopped reading early
+	<-done
+	if err != nil {
+		return lines, bad, fmt.Errorf("write %s: %w", outURI, err)
+	}
+	return lines, bad, nil
+}
+
+func (s *Service) answerLine(ctx context.Context, j *Job, key, recipeType, raw string) outputLine {
+	out := outputLine{Input: json.RawMessage(raw)}
+	fail := func(format string, args ...any) outputLine {
+		msg := fmt.Sprintf(format, args...)
+		out.Error = &msg
+		if !json.Valid(out.Input) {
+			quoted, _ := json.Marshal(raw)
+			out.Input = quoted
+		}
+		return out
+	}
+	var in inputLine
+	dec := json.NewDecoder(strings.NewReader(raw))
+	if err := dec.Decode(&in); err != nil {
+		return fail("User error: input line is not a JSON object: %v", err)
+	}
+	q := Query{NumResults: j.NumResults, FilterARN: j.FilterARN, FilterValues: in.FilterValues, ItemList: in.ItemList}
+	if in.UserID != nil {
+		q.UserID = *in.UserID
+	}
+	if in.ItemID != nil {
+		q.ItemID = *in.ItemID
+	}
+	switch recipeType {
+	case "RELATED_ITEMS":
+		if q.ItemID == "" {
+			return fail("User error: Required fields for the provided recipe are itemId")
+		}
+	case "PERSONALIZED_RANKING":
+		if q.UserID == "" || len(q.ItemList) == 0 {
+			return fail("User error: Required fields for the provided recipe are userId, itemList")
+		}
+	case "USER_PERSONALIZATION":
+		if q.UserID == "" {
+			return fail("User error: Required fields for the provided recipe are userId")
+		}
+	}
+	ans, err := s.scorer.Answer(ctx, key, q)
+	if err != nil {
+		return fail("User error: %s", errs.Message(err))
+	}
+	items := ans.Items
+	if items == nil {
+		items = []string{}
+	}
+	out.Output = &outputItems{RecommendedItems: items}
+	for _, sc := range ans.Scores {
+		if sc != nil {
+			out.Output.Scores = ans.Scores
+			break
+		}
+	}
+	return out
+}

@@ -1,0 +1,158 @@
+package batch
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/attune-dev/attune/internal/arn"
+	"github.com/attune-dev/attune/internal/blob"
+	"github.com/attune-dev/attune/internal/blob/local"
+	"github.com/attune-dev/attune/internal/errs"
+	"github.com/attune-dev/attune/internal/store"
+	"github.com/attune-dev/attune/internal/store/sqlite"
+)
+
+// fakeScorer answers with items derived from the query, so output lines can
+// be checked against their input.
+type fakeScorer struct {
+	recipeType string
+	loaded     map[string]bool
+}
+
+func (f *fakeScorer) Load(ctx context.Context, key, version string, _ map[string]string) (string, error) {
+	f.loaded[key] = true
+	return f.recipeType, nil
+}
+
+func (f *fakeScorer) Unload(key string) { delete(f.loaded, key) }
+
+func (f *fakeScorer) Answer(ctx context.Context, key string, q Query) (Answer, error) {
+	if q.UserID == "banned" {
+		return Answer{}, errs.E(errs.Invalid, "user %s is banned", q.UserID)
+	}
+	n := q.NumResults
+	if n == 0 {
+		n = 25
+	}
+	var a Answer
+	for i := range min(n, 3) {
+		a.Items = append(a.Items, fmt.Sprintf("%s-%s-%d", q.UserID, q.ItemID, i))
+		sc := 1 / float64(i+1)
+		a.Scores = append(a.Scores, &sc)
+	}
+	return a, nil
+}
+
+func TestBatchJobAnswersEveryLineWithErrorsInline(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	st, err := sqlite.Open(ctx, filepath.Join(dir, "store"), sqlite.DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	scope := arn.Scope{Region: "us-east-1", Account: "000000000000"}
+	version := scope.Build(arn.Solution, "s", "0011aabb")
+	if err := st.CreateResource(ctx, store.Resource{ARN: version, Kind: arn.SolutionVersion, Name: "v", Status: "ACTIVE",
+		Created: time.Now(), Updated: time.Now(), Body: []byte(`{}`)}); err != nil {
+		t.Fatal(err)
+	}
+	in := filepath.Join(dir, "in")
+	if err := os.MkdirAll(in, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	input := strings.Join([]string{
+		`{"userId":"u1"}`,
+		`{"itemId":"i9"}`,
+		`not json`,
+		``,
+		`{"userId":"banned"}`,
+		`{"userId":"u2","filterValues":{"CATEGORY":"\"Cloud\""}}`,
+	}, "\n")
+	if err := os.WriteFile(filepath.Join(in, "users.json"), []byte(input), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	scorer := &fakeScorer{recipeType: "USER_PERSONALIZATION", loaded: map[string]bool{}}
+	locs := blob.NewLocations(map[string]blob.Opener{"file": local.FileOpener()})
+	svc := New(st, scorer, locs, Options{Scope: scope}, time.Now, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- svc.Run(rctx) }()
+	defer func() { cancel(); <-done }()
+
+	bad := []CreateInput{
+		{JobName: "x", SolutionVersionARN: version, InputPath: "file://" + in + "/", OutputPath: "file://" + in + "/"},
+		{JobName: "x", SolutionVersionARN: version, InputPath: "ftp://x", OutputPath: "file:///tmp/o/"},
+		{JobName: "x", SolutionVersionARN: scope.Build(arn.Solution, "s", "ffffffff"), InputPath: "file://" + in + "/", OutputPath: "file:///tmp/o/"},
+		{JobName: "x", SolutionVersionARN: version, InputPath: "file://" + in + "/", OutputPath: "file:///tmp/o/", NumResults: 501},
+	}
+	for i, b := range bad {
+		if _, err := svc.Create(ctx, b); err == nil {
+			t.Errorf("bad input %d accepted", i)
+		}
+	}
+	out := filepath.Join(dir, "out")
+	j, err := svc.Create(ctx, CreateInput{JobName: "job1", SolutionVersionARN: version, InputPath: "file://" + in + "/",
+		OutputPath: "file://" + out, NumResults: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		j, err = svc.Get(ctx, j.ARN)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if j.Status == StatusActive || j.Status == StatusCreateFailed {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("job still %s", j.Status)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if j.Status != StatusActive || j.Lines != 5 || j.Errors != 3 {
+		t.Fatalf("job = %s %q, %d lines, %d errors; want ACTIVE, 5 lines, 3 errors", j.Status, j.FailureReason, j.Lines, j.Errors)
+	}
+	if len(scorer.loaded) != 0 {
+		t.Errorf("model still loaded after the job: %v", scorer.loaded)
+	}
+	f, err := os.Open(filepath.Join(out, "users.json.out"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var got []outputLine
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		var l outputLine
+		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
+			t.Fatalf("output line %q is not JSON: %v", sc.Text(), err)
+		}
+		got = append(got, l)
+	}
+	if len(got) != 5 {
+		t.Fatalf("%d output lines, want one per non-empty input line (5)", len(got))
+	}
+	wantErr := []string{"", "userId", "not a JSON object", "banned", ""}
+	for i, l := range got {
+		switch {
+		case wantErr[i] == "" && (l.Error != nil || l.Output == nil || len(l.Output.RecommendedItems) != 2 || len(l.Output.Scores) != 2):
+			t.Errorf("line %d = %+v, want 2 items with scores", i, l)
+		case wantErr[i] != "" && (l.Error == nil || !strings.Contains(*l.Error, wantErr[i])):
+			t.Errorf("line %d error = %v, want one mentioning %q", i, l.Error, wantErr[i])
+		}
+	}
+	if !strings.Contains(string(got[0].Input), `"u1"`) || !strings.Contains(string(got[2].Input), "not json") {
+		t.Errorf("inputs not echoed: %s / %s", got[0].Input, got[2].Input)
+	}
+}
