@@ -9,6 +9,7 @@ import (
 	"github.com/attune-dev/attune/internal/arn"
 	"github.com/attune-dev/attune/internal/errs"
 	"github.com/attune-dev/attune/internal/recipe"
+	"github.com/attune-dev/attune/internal/train"
 )
 
 // recipeCatalog is the read-only recipe registry.
@@ -29,6 +30,7 @@ type recipeOut struct {
 	Status                   string `json:"status"`
 	Description              string `json:"description,omitempty"`
 	RecipeType               string `json:"recipeType,omitempty"`
+	Domain                   string `json:"domain,omitempty"`
 	CreationDateTime         *epoch `json:"creationDateTime"`
 	LastUpdatedDateTime      *epoch `json:"lastUpdatedDateTime"`
 }
@@ -40,6 +42,23 @@ func recipeWire(r recipe.Recipe, full bool) recipeOut {
 		o.AlgorithmArn = arn.Global(arn.Algorithm, r.Name())
 		o.Description = r.Description()
 		o.RecipeType = string(r.Type())
+	}
+	return o
+}
+
+// useCaseWire shows a domain use case as a recipe.
+func useCaseWire(u train.UseCase, full bool) recipeOut {
+	o := recipeOut{Name: u.Name, RecipeArn: arn.Global(arn.Recipe, u.Name), Status: "ACTIVE", Domain: u.Domain,
+		CreationDateTime: ts(catalogTime), LastUpdatedDateTime: ts(catalogTime)}
+	if full {
+		o.AlgorithmArn = arn.Global(arn.Algorithm, u.Recipe)
+		o.Description = u.Description + " (served by Attune's " + u.Recipe + ")"
+		o.RecipeType = "USER_PERSONALIZATION"
+		if u.NeedsItem {
+			o.RecipeType = "RELATED_ITEMS"
+		} else if u.Recipe == "aws-popularity-count" || u.Recipe == "aws-trending-now" {
+			o.RecipeType = "POPULAR_ITEMS"
+		}
 	}
 	return o
 }
@@ -102,10 +121,17 @@ func registerRecipes(ops map[string]operation, cat recipeCatalog) {
 				continue // benchmark baselines, not Personalize recipes
 			}
 			if in.Domain != "" {
-				continue // domain use-case recipes are listed by the recommenders feature
+				continue // custom recipes belong to no domain
 			}
 			out = append(out, recipeWire(r, false))
 		}
+		for _, u := range train.UseCases() {
+			if in.Domain == "" || in.Domain == u.Domain {
+				o := useCaseWire(u, false)
+				out = append(out, o)
+			}
+		}
+		sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 		start := 0
 		if in.NextToken != "" {
 			start = -1
@@ -132,6 +158,11 @@ func registerRecipes(ops map[string]operation, cat recipeCatalog) {
 		RecipeArn string `json:"recipeArn"`
 	}
 	ops["DescribeRecipe"] = handle(func(ctx context.Context, in *describeIn) (any, error) {
+		for _, u := range train.UseCases() {
+			if in.RecipeArn == arn.Global(arn.Recipe, u.Name) {
+				return map[string]any{"recipe": useCaseWire(u, true)}, nil
+			}
+		}
 		r, err := recipeFromARN(cat, "recipeArn", in.RecipeArn, arn.Recipe)
 		if err != nil {
 			return nil, err

@@ -85,3 +85,5 @@ func listOut(key string, items any, next string) map[string]any {
 	}
 	return out
 }
+
+func errInvalid(msg string) error { return errs.E(errs.Invalid, "%s", msg) }

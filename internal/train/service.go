@@ -44,6 +44,8 @@ type Service struct {
 	now       func() time.Time
 	log       *slog.Logger
 	runner    *jobs.Runner
+	recRunner *jobs.Runner
+	deployer  Deployer
 }
 
 // New returns a training service; call Run to start training.
@@ -66,6 +68,7 @@ func New(st store.Store, artifacts blob.Bucket, reg *recipe.Registry, opts Optio
 	s := &Service{st: st, artifacts: artifacts, reg: reg, opts: opts, now: now, log: log}
 	s.runner = jobs.New(jobs.Options{Name: "training", Workers: opts.Workers, Poll: opts.Poll}, log,
 		s.pendingVersions, s.runVersion, s.housekeeping)
+	s.recRunner = s.newRecommenderRunner()
 	return s
 }
 
