@@ -119,7 +119,9 @@ func registerRuntime(s *Server, svc runtimeService) {
 		if len(in.Promotions) > 1 {
 			return nil, errs.E(errs.Invalid, "promotions: at most 1 promotion, got %d", len(in.Promotions))
 		}
-		for _, p := range in.Promotions {
+		if len(in.Promotions) == 1 {
+			// Promotions select items with a filter, and no filter can exist yet.
+			p := in.Promotions[0]
 			return nil, errs.E(errs.NotFound, "Could not find filter %s of promotion %q", p.FilterArn, p.Name)
 		}
 		cols, err := in.check()

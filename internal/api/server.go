@@ -59,6 +59,9 @@ type Deps struct {
 	Runtime   runtimeService
 	// Events serves event trackers and PutEvents / PutItems / PutUsers; may be nil.
 	Events eventsService
+	// Recommenders (domain use cases) and Batch inference jobs; may be nil.
+	Recommenders recommenderService
+	Batch        batchService
 }
 
 // New returns a server over deps.
@@ -71,6 +74,12 @@ func New(deps Deps, opts Options, log *slog.Logger) *Server {
 	}
 	s := &Server{opts: opts, keys: sigv4.NewKeyCache(0), log: log, control: map[string]operation{}, mux: http.NewServeMux()}
 	registerDatasets(s.control, deps.Datasets)
+	if deps.Recommenders != nil {
+		registerRecommenders(s.control, deps.Recommenders)
+	}
+	if deps.Batch != nil {
+		registerBatch(s.control, deps.Batch)
+	}
 	if deps.Recipes != nil {
 		registerRecipes(s.control, deps.Recipes)
 	}

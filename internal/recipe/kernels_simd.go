@@ -28,18 +28,24 @@ func Axpy(alpha float32, x, y []float32) {
 // DotRows sets out[r] = m[r·k:(r+1)·k]·x for every r < len(out): scoring
 // len(out) consecutive rows of a row-major matrix against one vector.
 func DotRows(out, m []float32, k int, x []float32) {
-	if !SIMDKernels || k%8 != 0 {
+	switch {
+	case !SIMDKernels || k < 8:
 		dotRowsScalar(out, m, k, x)
-		return
+	case k%8 != 0:
+		x = x[:k]
+		for r := range out {
+			out[r] = dotAVX2(m[r*k:(r+1)*k], x)
+		}
+	default:
+		dotRowsAVX2(out, m[:len(out)*k], k, x[:k])
 	}
-	dotRowsAVX2(out, m[:len(out)*k], k, x[:k])
 }
 
 // ImplicitRows adds Σ_p (c0 + ca·val[p]·(target - y_i·v)) y_i to out, over
 // the rows i = idx[p] of the row-major matrix y with k columns: the
 // observed-entry part of an implicit-feedback least-squares product.
 func ImplicitRows(out, y []float32, k int, idx []int32, val []float32, v []float32, c0, ca, target float32) {
-	if !SIMDKernels || k%8 != 0 {
+	if !SIMDKernels || k < 8 {
 		implicitRowsScalar(out, y, k, idx, val, v, c0, ca, target)
 		return
 	}
@@ -159,7 +165,17 @@ func dotRowsAVX2(out, m []float32, k int, x []float32) {
 		h := a0.AddPairsGrouped(a1).AddPairsGrouped(a2.AddPairsGrouped(a3))
 		h.GetLo().Add(h.GetHi()).Store((*[4]float32)(out[r : r+4]))
 	}
+	// The last rows are reduced in the same order as a block's, so an
+	// item's score never depends on its position or on how many items are
+	// scored with it (a ranking request scores one at a time).
+	var zero archsimd.Float32x8
 	for ; r < n; r++ {
-		out[r] = dotAVX2(m[r*k:(r+1)*k], x)
+		row := m[r*k : (r+1)*k]
+		var a0 archsimd.Float32x8
+		for j := 0; j+8 <= k; j += 8 {
+			a0 = ld8(row[j:j+8]).MulAdd(ld8(x[j:j+8]), a0)
+		}
+		h := a0.AddPairsGrouped(zero).AddPairsGrouped(zero)
+		out[r] = h.GetLo().Add(h.GetHi()).GetElem(0)
 	}
 }

@@ -186,7 +186,9 @@ func SelectDot(y []float32, k int, x []float32, scale float32, n int, q *Query) 
 			if it < 0 || int(it) >= ni || (q.Exclude != nil && q.Exclude(it)) {
 				continue
 			}
-			t.Push(it, scale*Dot(x, y[int(it)*k:int(it+1)*k]))
+			var sc [1]float32
+			DotRows(sc[:], y[int(it)*k:], k, x)
+			t.Push(it, scale*sc[0])
 		}
 		return t.Result()
 	}

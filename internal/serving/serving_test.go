@@ -80,14 +80,19 @@ type fixture struct {
 	data   *recipe.Data
 }
 
+func recipeRegistry() *recipe.Registry {
+	return recipe.NewRegistry(mf.NewUserPersonalizationV2(), mf.NewPersonalizedRanking(), knn.NewSims(), popularity.NewPopularityCount())
+}
+
+func newBucket(dir string) (*local.Bucket, error) { return local.New(dir) }
+
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	b, err := local.New(t.TempDir())
+	b, err := newBucket(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{sc: &chunks{}, bucket: b, reg: recipe.NewRegistry(mf.NewUserPersonalizationV2(), mf.NewPersonalizedRanking(),
-		knn.NewSims(), popularity.NewPopularityCount())}
+	f := &fixture{sc: &chunks{}, bucket: b, reg: recipeRegistry()}
 	var rows, itemRows [][]schema.Value
 	for c, cat := range []string{"a", "b"} {
 		for i := range 12 {
@@ -103,16 +108,22 @@ func newFixture(t *testing.T) *fixture {
 	}
 	f.sc.add(interactions, interactionFields, rows)
 	f.sc.add(itemsDataset, itemFields, itemRows)
+	f.loadData(t)
+	return f
+}
+
+// loadData reads the interactions the fixture trains on.
+func (f *fixture) loadData(t testing.TB) {
+	t.Helper()
 	in, _, err := corpus.LoadInteractions(context.Background(), f.sc, interactions, corpus.NoFilter)
 	if err != nil {
 		t.Fatal(err)
 	}
 	f.data = &recipe.Data{Interactions: in}
-	return f
 }
 
 // train fits a recipe and writes its artifact, returning the key.
-func (f *fixture) train(t *testing.T, name, version string, params recipe.Params) string {
+func (f *fixture) train(t testing.TB, name, version string, params recipe.Params) string {
 	t.Helper()
 	r, _ := f.reg.Get(name)
 	m, err := r.Fit(context.Background(), f.data, params, recipe.FitOptions{Seed: 1, Now: time.Unix(5000, 0)})
@@ -127,14 +138,14 @@ func (f *fixture) train(t *testing.T, name, version string, params recipe.Params
 	return key
 }
 
-func (f *fixture) service(t *testing.T) *Service {
+func (f *fixture) service(t testing.TB) *Service {
 	t.Helper()
 	var n atomic.Int64
 	return New(f.sc, f.bucket, f.reg, Options{NewID: func() string { return fmt.Sprint(n.Add(1)) }},
 		slog.New(slog.NewTextHandler(io.Discard, nil)))
 }
 
-func deploy(t *testing.T, s *Service, campaign, key string, metadata bool) {
+func deploy(t testing.TB, s *Service, campaign, key string, metadata bool) {
 	t.Helper()
 	if err := s.Deploy(context.Background(), Deployment{Campaign: campaign, Group: groupARN, SolutionVersion: key, ArtifactKey: key,
 		Filter: corpus.NoFilter, Metadata: metadata}); err != nil {

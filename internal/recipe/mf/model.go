@@ -231,7 +231,9 @@ func (m *Model) Recommend(q recipe.Query, n int) []recipe.Scored {
 		for p, it := range items {
 			comp[p] = 0
 			if valid(it) {
-				comp[p] = recipe.Dot(x, m.itemF[int(it)*k:int(it+1)*k])
+				// DotRows scores a row as the full scan does, so ranking a
+				// candidate and recommending it give the same score.
+				recipe.DotRows(comp[p:p+1], m.itemF[int(it)*k:], k, x)
 			}
 		}
 	}
