@@ -12,8 +12,6 @@ package campaign
 import (
 	"context"
 	"log/slog"
-	"math"
-	"strconv"
 	"strings"
 	"time"
 
@@ -230,17 +228,8 @@ func checkTPS(tps *int, def int) (int, error) {
 
 // checkConfig validates campaignConfig as Personalize documents it.
 func checkConfig(c Config) error {
-	if c.ExplorationWeight != "" {
-		w, err := strconv.ParseFloat(c.ExplorationWeight, 64)
-		if err != nil || w < 0 || w > 1 {
-			return errs.E(errs.Invalid, "campaignConfig.itemExplorationConfig.explorationWeight must be a number from 0 to 1, got %q", c.ExplorationWeight)
-		}
-	}
-	if c.ExplorationAgeCutOff != "" {
-		d, err := strconv.ParseFloat(c.ExplorationAgeCutOff, 64)
-		if err != nil || d <= 0 || math.IsInf(d, 0) {
-			return errs.E(errs.Invalid, "campaignConfig.itemExplorationConfig.explorationItemAgeCutOff must be a positive number of days, got %q", c.ExplorationAgeCutOff)
-		}
+	if _, err := recipe.ParseExploration(c.ExplorationWeight, c.ExplorationAgeCutOff); err != nil {
+		return errs.Wrap(errs.Invalid, err, "campaignConfig.%s", errs.Message(err))
 	}
 	for k, v := range c.RankingInfluence {
 		if k != "POPULARITY" && k != "FRESHNESS" {

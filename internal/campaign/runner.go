@@ -3,7 +3,6 @@ package campaign
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/attune-dev/attune/internal/corpus"
@@ -236,18 +235,8 @@ func (s *Service) load(ctx context.Context, c *Campaign, versionARN string, cfg 
 // nil when the weight is explicitly 0 (no exploration); zero fields take
 // the model's trained defaults.
 func exploration(cfg Config) *recipe.Exploration {
-	var e recipe.Exploration
-	if cfg.ExplorationWeight != "" {
-		w, _ := strconv.ParseFloat(cfg.ExplorationWeight, 64)
-		if w == 0 {
-			return nil
-		}
-		e.Weight = w
-	}
-	if cfg.ExplorationAgeCutOff != "" {
-		e.AgeCutOffDays, _ = strconv.ParseFloat(cfg.ExplorationAgeCutOff, 64)
-	}
-	return &e
+	e, _ := recipe.ParseExploration(cfg.ExplorationWeight, cfg.ExplorationAgeCutOff) // validated at create/update
+	return e
 }
 
 func failure(err error) string {

@@ -13,6 +13,7 @@ import (
 	"github.com/attune-dev/attune/internal/errs"
 	"github.com/attune-dev/attune/internal/jobs"
 	"github.com/attune-dev/attune/internal/model"
+	"github.com/attune-dev/attune/internal/recipe"
 	"github.com/attune-dev/attune/internal/resource"
 )
 
@@ -172,23 +173,8 @@ func (s *Service) CreateRecommender(ctx context.Context, in CreateRecommenderInp
 }
 
 func checkExploration(m map[string]string) error {
-	for k, v := range m {
-		switch k {
-		case "explorationWeight":
-			var f float64
-			if _, err := fmt.Sscanf(v, "%g", &f); err != nil || f < 0 || f > 1 {
-				return errs.E(errs.Invalid, "itemExplorationConfig.explorationWeight must be a number between 0 and 1, got %q", v)
-			}
-		case "explorationItemAgeCutOff":
-			var f float64
-			if _, err := fmt.Sscanf(v, "%g", &f); err != nil || f <= 0 {
-				return errs.E(errs.Invalid, "itemExplorationConfig.explorationItemAgeCutOff must be a positive number of days, got %q", v)
-			}
-		default:
-			return errs.E(errs.Invalid, "itemExplorationConfig: unknown key %q (explorationWeight, explorationItemAgeCutOff)", k)
-		}
-	}
-	return nil
+	_, err := recipe.ParseExplorationMap(m)
+	return err
 }
 
 // Recommender returns a recommender.
