@@ -19,6 +19,8 @@ func registry() *recipe.Registry {
 		knn.NewSims(),
 		popularity.NewPopularityCount(),
 		popularity.NewTrendingNow(),
+		mf.NewItemAffinity(),
+		mf.NewItemAttributeAffinity(),
 		mf.NewIALS(),
 		knn.NewEASE(),
 	)

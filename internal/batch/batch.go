@@ -52,7 +52,19 @@ type Job struct {
 	Lines, Errors int64
 }
 
-var kind = resource.Kind[Job, *Job]{Name: arn.BatchInference}
+// Batch inference and batch segment jobs share one shape and one runner.
+var (
+	inferenceKind = resource.Kind[Job, *Job]{Name: arn.BatchInference}
+	segmentKind   = resource.Kind[Job, *Job]{Name: arn.BatchSegment}
+)
+
+// kindOf tells the two job kinds apart by their ARN.
+func kindOf(jobARN string) resource.Kind[Job, *Job] {
+	if strings.Contains(jobARN, ":"+arn.BatchSegment+"/") {
+		return segmentKind
+	}
+	return inferenceKind
+}
 
 // Query is one input line.
 type Query struct {
@@ -78,6 +90,21 @@ type Scorer interface {
 	Load(ctx context.Context, key, solutionVersionARN string, exploration map[string]string) (string, error)
 	Unload(key string)
 	Answer(ctx context.Context, key string, q Query) (Answer, error)
+	// Segment returns the users most likely to interact with the item, or
+	// with the items having all the attribute values (USER_SEGMENTATION).
+	Segment(ctx context.Context, key string, q SegmentQuery) ([]string, error)
+}
+
+// SegmentQuery is one batch segment input line.
+type SegmentQuery struct {
+	ItemID     string
+	Attributes []Attribute
+	NumResults int
+}
+
+// Attribute is one "ITEMS.FIELD = \"value\"" condition of an itemAttributes query.
+type Attribute struct {
+	Field, Value string
 }
 
 // locations reads inputs and writes outputs.
@@ -124,8 +151,21 @@ type CreateInput struct {
 	Tags                                                                         map[string]string
 }
 
-// Create validates and queues a job.
+// Create validates and queues a batch inference job.
 func (s *Service) Create(ctx context.Context, in CreateInput) (*Job, error) {
+	return s.create(ctx, inferenceKind, in)
+}
+
+// CreateSegment validates and queues a batch segment job.
+func (s *Service) CreateSegment(ctx context.Context, in CreateInput) (*Job, error) {
+	if in.Mode != "" {
+		return nil, errs.E(errs.Invalid, "batch segment jobs have no mode")
+	}
+	in.Mode = "BATCH_SEGMENT"
+	return s.create(ctx, segmentKind, in)
+}
+
+func (s *Service) create(ctx context.Context, kind resource.Kind[Job, *Job], in CreateInput) (*Job, error) {
 	if err := arn.CheckName("jobName", in.JobName); err != nil {
 		return nil, err
 	}
@@ -159,14 +199,18 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (*Job, error) {
 	switch in.Mode {
 	case "":
 		in.Mode = "BATCH_INFERENCE"
-	case "BATCH_INFERENCE":
+	case "BATCH_INFERENCE", "BATCH_SEGMENT":
 	case "THEME_GENERATION":
 		return nil, errs.E(errs.Invalid, "batchInferenceJobMode THEME_GENERATION needs a generative model, which Attune does not ship")
 	default:
 		return nil, errs.E(errs.Invalid, "batchInferenceJobMode: %q is not BATCH_INFERENCE", in.Mode)
 	}
-	if in.NumResults < 0 || in.NumResults > 500 {
-		return nil, errs.E(errs.Invalid, "numResults must be between 1 and 500, got %d", in.NumResults)
+	maxResults := 500
+	if kind == segmentKind {
+		maxResults = 5_000_000 // users per segment, as Personalize
+	}
+	if in.NumResults < 0 || in.NumResults > maxResults {
+		return nil, errs.E(errs.Invalid, "numResults must be between 1 and %d, got %d", maxResults, in.NumResults)
 	}
 	if _, err := s.st.GetResource(ctx, arn.SolutionVersion, in.SolutionVersionARN); err != nil {
 		if errs.KindOf(err) == errs.NotFound {
@@ -179,12 +223,12 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (*Job, error) {
 		return nil, err
 	}
 	if len(active) >= s.opts.MaxActive {
-		return nil, errs.E(errs.LimitExceeded, "More than %d batch inference jobs with PENDING or IN_PROGRESS status", s.opts.MaxActive)
+		return nil, errs.E(errs.LimitExceeded, "More than %d batch jobs of this kind with PENDING or IN_PROGRESS status", s.opts.MaxActive)
 	}
 	t := s.now()
 	j := &Job{SolutionVersionARN: in.SolutionVersionARN, FilterARN: in.FilterARN, NumResults: in.NumResults, InputPath: in.InputPath,
 		OutputPath: out, RoleARN: in.RoleARN, Exploration: in.Exploration, Mode: in.Mode, Tags: in.Tags}
-	j.Meta = resource.Meta{ARN: s.opts.Scope.Build(arn.BatchInference, in.JobName), Name: in.JobName, Parent: in.SolutionVersionARN,
+	j.Meta = resource.Meta{ARN: s.opts.Scope.Build(kind.Name, in.JobName), Name: in.JobName, Parent: in.SolutionVersionARN,
 		Status: StatusCreatePending, Created: t, Updated: t}
 	if err := kind.Create(ctx, s.st, j); err != nil {
 		return nil, err
@@ -193,29 +237,44 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (*Job, error) {
 	return j, nil
 }
 
-// Get returns a job.
+// Get returns a batch inference job.
 func (s *Service) Get(ctx context.Context, jobARN string) (*Job, error) {
 	if _, err := arn.Expect("batchInferenceJobArn", jobARN, arn.BatchInference, 1); err != nil {
 		return nil, err
 	}
-	return kind.Get(ctx, s.st, jobARN)
+	return inferenceKind.Get(ctx, s.st, jobARN)
 }
 
-// List lists jobs of a solution version ("" = all), newest first.
+// GetSegment returns a batch segment job.
+func (s *Service) GetSegment(ctx context.Context, jobARN string) (*Job, error) {
+	if _, err := arn.Expect("batchSegmentJobArn", jobARN, arn.BatchSegment, 1); err != nil {
+		return nil, err
+	}
+	return segmentKind.Get(ctx, s.st, jobARN)
+}
+
+// List lists batch inference jobs of a solution version ("" = all), newest first.
 func (s *Service) List(ctx context.Context, versionARN, token string, limit int) ([]*Job, string, error) {
-	return kind.List(ctx, s.st, versionARN, token, limit)
+	return inferenceKind.List(ctx, s.st, versionARN, token, limit)
+}
+
+// ListSegments lists batch segment jobs of a solution version ("" = all).
+func (s *Service) ListSegments(ctx context.Context, versionARN, token string, limit int) ([]*Job, string, error) {
+	return segmentKind.List(ctx, s.st, versionARN, token, limit)
 }
 
 // Run processes jobs until ctx is done. A job interrupted by a restart runs
 // again from the start: its output files are rewritten whole.
 func (s *Service) Run(ctx context.Context) error {
-	stuck, err := kind.All(ctx, s.st, "", StatusCreateInProgress)
-	if err != nil {
-		return fmt.Errorf("batch runner: recover: %w", err)
-	}
-	for _, j := range stuck {
-		if _, err := kind.Update(ctx, s.st, j.ARN, s.now, func(j *Job) error { j.Status = StatusCreatePending; return nil }); err != nil {
-			return fmt.Errorf("batch runner: recover %s: %w", j.ARN, err)
+	for _, kind := range []resource.Kind[Job, *Job]{inferenceKind, segmentKind} {
+		stuck, err := kind.All(ctx, s.st, "", StatusCreateInProgress)
+		if err != nil {
+			return fmt.Errorf("batch runner: recover: %w", err)
+		}
+		for _, j := range stuck {
+			if _, err := kind.Update(ctx, s.st, j.ARN, s.now, func(j *Job) error { j.Status = StatusCreatePending; return nil }); err != nil {
+				return fmt.Errorf("batch runner: recover %s: %w", j.ARN, err)
+			}
 		}
 	}
 	s.runner.Run(ctx)
@@ -223,9 +282,13 @@ func (s *Service) Run(ctx context.Context) error {
 }
 
 func (s *Service) pending(ctx context.Context) ([]string, error) {
-	js, err := kind.All(ctx, s.st, "", StatusCreatePending)
-	if err != nil {
-		return nil, err
+	var js []*Job
+	for _, kind := range []resource.Kind[Job, *Job]{inferenceKind, segmentKind} {
+		more, err := kind.All(ctx, s.st, "", StatusCreatePending)
+		if err != nil {
+			return nil, err
+		}
+		js = append(js, more...)
 	}
 	sort.Slice(js, func(a, b int) bool { return js[a].Created.Before(js[b].Created) })
 	ids := make([]string, len(js))
@@ -236,6 +299,7 @@ func (s *Service) pending(ctx context.Context) ([]string, error) {
 }
 
 func (s *Service) runJob(ctx context.Context, jobARN string) {
+	kind := kindOf(jobARN)
 	j, err := kind.Update(ctx, s.st, jobARN, s.now, func(j *Job) error {
 		if j.Status != StatusCreatePending {
 			return errs.E(errs.InUse, "batch job %s is %s", j.ARN, j.Status)
@@ -279,8 +343,12 @@ func (s *Service) process(ctx context.Context, j *Job) (lines, bad int64, err er
 		return 0, 0, err
 	}
 	defer s.scorer.Unload(key)
-	if recipeType == "PERSONALIZED_ACTIONS" || recipeType == "USER_SEGMENTATION" {
-		return 0, 0, errs.E(errs.Invalid, "solution version %s has recipe type %s, which batch inference jobs do not support", j.SolutionVersionARN, recipeType)
+	segment := j.Mode == "BATCH_SEGMENT"
+	switch {
+	case segment && recipeType != "USER_SEGMENTATION":
+		return 0, 0, errs.E(errs.Invalid, "batch segment jobs need a USER_SEGMENTATION recipe (aws-item-affinity, aws-item-attribute-affinity); solution version %s has %s", j.SolutionVersionARN, recipeType)
+	case !segment && (recipeType == "PERSONALIZED_ACTIONS" || recipeType == "USER_SEGMENTATION"):
+		return 0, 0, errs.E(errs.Invalid, "solution version %s has recipe type %s, which batch inference jobs do not support (use a batch segment job)", j.SolutionVersionARN, recipeType)
 	}
 	files, err := s.locs.Expand(ctx, j.InputPath, "")
 	if err != nil {
@@ -311,7 +379,8 @@ type outputLine struct {
 }
 
 type outputItems struct {
-	RecommendedItems []string   `json:"recommendedItems"`
+	RecommendedItems []string   `json:"recommendedItems,omitempty"`
+	RecommendedUsers []string   `json:"recommendedUsers,omitempty"`
 	Scores           []*float64 `json:"scores,omitempty"`
 }
 
@@ -338,7 +407,12 @@ func (s *Service) processFile(ctx context.Context, j *Job, key, recipeType, file
 				continue
 			}
 			lines++
-			out := s.answerLine(ctx, j, key, recipeType, raw)
+			var out outputLine
+			if j.Mode == "BATCH_SEGMENT" {
+				out = s.segmentLine(ctx, j, key, raw)
+			} else {
+				out = s.answerLine(ctx, j, key, recipeType, raw)
+			}
 			if out.Error != nil {
 				bad++
 			}

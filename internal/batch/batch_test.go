@@ -35,6 +35,10 @@ func (f *fakeScorer) Load(ctx context.Context, key, version string, _ map[string
 
 func (f *fakeScorer) Unload(key string) { delete(f.loaded, key) }
 
+func (f *fakeScorer) Segment(ctx context.Context, key string, q SegmentQuery) ([]string, error) {
+	return []string{"u-" + q.ItemID}, nil
+}
+
 func (f *fakeScorer) Answer(ctx context.Context, key string, q Query) (Answer, error) {
 	if q.UserID == "banned" {
 		return Answer{}, errs.E(errs.Invalid, "user %s is banned", q.UserID)

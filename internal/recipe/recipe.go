@@ -113,6 +113,11 @@ type Query struct {
 	// campaign's itemExplorationConfig asks. Nil means no exploration, as
 	// for offline metrics, which Personalize computes without a campaign.
 	Exploration *Exploration
+	// Context is the request's context map (e.g. DEVICE -> "mobile"),
+	// validated by serving. No Attune model uses it yet: they score from
+	// the user's interactions only. It is passed so that a model trained
+	// on contextual interactions can.
+	Context map[string]string
 }
 
 // Exploration is Personalize's itemExplorationConfig. A zero field takes the
@@ -126,6 +131,30 @@ type Exploration struct {
 type Scored struct {
 	Item  int32
 	Score float32
+	// Explored marks an item placed by exploration (a new item given a
+	// slot for discovery) rather than for its score; the runtime reports
+	// it with the reason "Exploration".
+	Explored bool
+	// Popular marks an item a model added from its popularity fallback
+	// (FillPopular) because it had too few items of its own to offer, e.g.
+	// when filters excluded most of them; reported as "Popular item".
+	Popular bool
+}
+
+// Contribution is one history item's share in an item's score.
+type Contribution struct {
+	Item   int32   // the history item (model index)
+	Weight float32 // its share of the positive contributions, in (0, 1]
+}
+
+// Explainer is implemented by models that can say which of a user's
+// history items made an item score high, for Attune's "because you
+// viewed X" explanations. It is optional: serving type-asserts it.
+type Explainer interface {
+	// Explain returns up to k history items of q.History that contributed
+	// most to item's score, largest first; only positive contributions
+	// count. It must be cheap enough to call for every returned item.
+	Explain(q Query, item int32, k int) []Contribution
 }
 
 // Model is a trained, immutable model; safe for concurrent use.
@@ -174,4 +203,11 @@ func (reg *Registry) All() []Recipe {
 		out = append(out, reg.byName[n])
 	}
 	return out
+}
+
+// Segmenter is implemented by USER_SEGMENTATION models: Segment returns the
+// n users (Scored.Item holds a user index into Users()) most likely to
+// interact with the given items, best first.
+type Segmenter interface {
+	Segment(items []int32, n int) []Scored
 }

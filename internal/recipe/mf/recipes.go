@@ -166,7 +166,7 @@ func (r Recipe) Fit(ctx context.Context, data *recipe.Data, params recipe.Params
 	m := &Model{name: r.name, typ: r.typ, items: in.ItemIDs, users: in.UserIDs, k: k,
 		alpha: float32(v.Float(pAlpha)), maxHist: 2000, wMF: 1, seqDecay: 0.7, explAge: 30}
 
-	_, newest := recipe.TimeRange(in)
+	oldest, newest := recipe.TimeRange(in)
 	end := newest
 	if !opts.Now.IsZero() && opts.Now.Unix() < end {
 		end = opts.Now.Unix()
@@ -174,7 +174,10 @@ func (r Recipe) Fit(ctx context.Context, data *recipe.Data, params recipe.Params
 	m.end = end
 	weighting := recipe.Weighting{End: end}
 	use := func(i int) bool { return true }
-	hasTime := len(in.Time) == in.Len()
+	// Without a spread of timestamps (data with no TIMESTAMP, or one
+	// constant), "recent" and "next" mean nothing: recency weighting and
+	// transitions would only add noise.
+	hasTime := len(in.Time) == in.Len() && oldest < newest
 	if r.flavour == full {
 		recency := !r.v2 && v.Bool(pRecency)
 		if r.v2 {
