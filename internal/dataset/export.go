@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"iter"
-	"sort"
 	"strings"
 
 	"github.com/attune-dev/attune/internal/arn"
@@ -138,23 +137,6 @@ func (s *Service) recoverExports(ctx context.Context) error {
 		}
 	}
 	return nil
-}
-
-// startExports starts pending exports, oldest first, in free worker slots.
-func (s *Service) startExports(ctx context.Context, start func(jobARN string, run func(context.Context, string)) bool) {
-	pending, err := exports.All(ctx, s.st, "", StatusCreatePending)
-	if err != nil {
-		if ctx.Err() == nil {
-			s.log.Error("list pending export jobs", "err", err)
-		}
-		return
-	}
-	sort.Slice(pending, func(i, j int) bool { return pending[i].Created.Before(pending[j].Created) })
-	for _, j := range pending {
-		if !start(j.ARN, s.runExport) {
-			return
-		}
-	}
 }
 
 // runExport runs one export job to ACTIVE or CREATE FAILED.

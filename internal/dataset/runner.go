@@ -2,14 +2,13 @@ package dataset
 
 import (
 	"context"
-
 	"fmt"
 	"path"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
+	"github.com/attune-dev/attune/internal/arn"
 	"github.com/attune-dev/attune/internal/csvimport"
 	"github.com/attune-dev/attune/internal/errs"
 	"github.com/attune-dev/attune/internal/schema"
@@ -17,9 +16,9 @@ import (
 )
 
 // Run moves pending resources forward until ctx is done, then waits for the
-// import jobs it started. At start it also recovers from a crash: an import
-// that was IN_PROGRESS loses its staged chunks and runs again from the start,
-// so no job stays IN_PROGRESS forever and nothing half-imported is visible.
+// jobs it started. At start it also recovers from a crash: an import that
+// was IN_PROGRESS loses its staged chunks and runs again from the start, so
+// no job stays IN_PROGRESS forever and nothing half-imported is visible.
 func (s *Service) Run(ctx context.Context) error {
 	if err := s.recover(ctx); err != nil {
 		return fmt.Errorf("dataset runner: recover: %w", err)
@@ -27,20 +26,8 @@ func (s *Service) Run(ctx context.Context) error {
 	if err := s.recoverExports(ctx); err != nil {
 		return fmt.Errorf("dataset runner: recover exports: %w", err)
 	}
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	sem := make(chan struct{}, s.opts.Workers)
-	tick := time.NewTicker(s.opts.Poll)
-	defer tick.Stop()
-	for {
-		s.reconcile(ctx, &wg, sem)
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-s.kick:
-		case <-tick.C:
-		}
-	}
+	s.runner.Run(ctx)
+	return nil
 }
 
 func (s *Service) recover(ctx context.Context) error {
@@ -63,63 +50,42 @@ func (s *Service) recover(ctx context.Context) error {
 	return nil
 }
 
-// reconcile does one pass over pending work. Errors are logged: the next pass retries.
-func (s *Service) reconcile(ctx context.Context, wg *sync.WaitGroup, sem chan struct{}) {
-	if err := s.activatePending(ctx); err != nil && ctx.Err() == nil {
-		s.log.Error("activate pending resources", "err", err)
+// pending lists import and export jobs waiting to run, oldest first.
+func (s *Service) pending(ctx context.Context) ([]string, error) {
+	type job struct {
+		arn     string
+		created time.Time
 	}
-	pending, err := imports.All(ctx, s.st, "", StatusCreatePending)
+	var all []job
+	ims, err := imports.All(ctx, s.st, "", StatusCreatePending)
 	if err != nil {
-		if ctx.Err() == nil {
-			s.log.Error("list pending import jobs", "err", err)
-		}
-		return
+		return nil, err
 	}
-	// Oldest first: All lists newest first.
-	sort.Slice(pending, func(i, j int) bool { return pending[i].Created.Before(pending[j].Created) })
-	start := func(jobARN string, run func(context.Context, string)) bool {
-		return s.start(ctx, wg, sem, jobARN, run)
+	for _, j := range ims {
+		all = append(all, job{j.ARN, j.Created})
 	}
-	for _, j := range pending {
-		if !start(j.ARN, s.runImport) {
-			return
-		}
+	exs, err := exports.All(ctx, s.st, "", StatusCreatePending)
+	if err != nil {
+		return nil, err
 	}
-	s.startExports(ctx, start)
+	for _, j := range exs {
+		all = append(all, job{j.ARN, j.Created})
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].created.Before(all[j].created) })
+	ids := make([]string, len(all))
+	for i, j := range all {
+		ids[i] = j.arn
+	}
+	return ids, nil
 }
 
-// start runs a job in a worker slot unless it is already running. It
-// returns false when every worker is busy; a finishing job kicks the runner.
-func (s *Service) start(ctx context.Context, wg *sync.WaitGroup, sem chan struct{}, jobARN string, run func(context.Context, string)) bool {
-	s.mu.Lock()
-	_, busy := s.running[jobARN]
-	s.mu.Unlock()
-	if busy {
-		return true
+// runJob runs an import or an export job, told apart by its ARN.
+func (s *Service) runJob(ctx context.Context, jobARN string) {
+	if strings.Contains(jobARN, ":"+arn.DatasetExportJob+"/") {
+		s.runExport(ctx, jobARN)
+		return
 	}
-	select {
-	case sem <- struct{}{}:
-	default:
-		return false
-	}
-	jctx, cancel := context.WithCancel(ctx)
-	s.mu.Lock()
-	s.running[jobARN] = cancel
-	s.mu.Unlock()
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		defer func() {
-			cancel()
-			s.mu.Lock()
-			delete(s.running, jobARN)
-			s.mu.Unlock()
-			<-sem
-			s.wake()
-		}()
-		run(jctx, jobARN)
-	}()
-	return true
+	s.runImport(ctx, jobARN)
 }
 
 // activatePending makes groups and datasets ACTIVE and applies schema

@@ -5,11 +5,11 @@ import (
 	"io"
 	"log/slog"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/attune-dev/attune/internal/arn"
 	"github.com/attune-dev/attune/internal/errs"
+	"github.com/attune-dev/attune/internal/jobs"
 	"github.com/attune-dev/attune/internal/resource"
 	"github.com/attune-dev/attune/internal/schema"
 	"github.com/attune-dev/attune/internal/store"
@@ -52,16 +52,12 @@ func DefaultOptions() Options {
 // Service implements the dataset operations. Create calls return at once with
 // the resource pending; Run moves resources forward in the background.
 type Service struct {
-	st   store.Store
-	locs locations
-	opts Options
-	now  func() time.Time
-	log  *slog.Logger
-	kick chan struct{}
-
-	// mu guards the fields below.
-	mu      sync.Mutex
-	running map[string]context.CancelFunc // import job ARN -> cancel of its run
+	st     store.Store
+	locs   locations
+	opts   Options
+	now    func() time.Time
+	log    *slog.Logger
+	runner *jobs.Runner
 }
 
 // New returns a service; call Run to start its background work.
@@ -85,19 +81,15 @@ func New(st store.Store, locs locations, opts Options, now func() time.Time, log
 	if opts.Scope.Region == "" {
 		opts.Scope = d.Scope
 	}
-	return &Service{st: st, locs: locs, opts: opts, now: now, log: log, kick: make(chan struct{}, 1),
-		running: map[string]context.CancelFunc{}}
+	s := &Service{st: st, locs: locs, opts: opts, now: now, log: log}
+	s.runner = jobs.New(jobs.Options{Name: "dataset", Workers: opts.Workers, Poll: opts.Poll}, log, s.pending, s.runJob, s.activatePending)
+	return s
 }
 
 // Scope returns the region and account the service builds ARNs in.
 func (s *Service) Scope() arn.Scope { return s.opts.Scope }
 
-func (s *Service) wake() {
-	select {
-	case s.kick <- struct{}{}:
-	default:
-	}
-}
+func (s *Service) wake() { s.runner.Kick() }
 
 func (s *Service) stamp(m *resource.Meta, arnStr, name, parent, status string) {
 	t := s.now()
