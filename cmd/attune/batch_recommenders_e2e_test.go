@@ -278,3 +278,89 @@ func TestRecommendersLifecycle(t *testing.T) {
 		}
 	}
 }
+
+func TestBatchSegmentJobs(t *testing.T) {
+	ts := startServer(t, "")
+	ctx := t.Context()
+	pc := ts.personalizeClient()
+	group := demoGroup(t, ctx, pc, "segments", demo.Options{Seed: 41})
+	up, st := trainVersion(t, ctx, pc, &personalize.CreateSolutionInput{Name: aws.String("seg-up"), DatasetGroupArn: aws.String(group),
+		RecipeArn: aws.String("arn:aws:personalize:::recipe/aws-user-personalization")})
+	if st != "ACTIVE" {
+		t.Fatal(st)
+	}
+	aff, st := trainVersion(t, ctx, pc, &personalize.CreateSolutionInput{Name: aws.String("seg-aff"), DatasetGroupArn: aws.String(group),
+		RecipeArn: aws.String("arn:aws:personalize:::recipe/aws-item-attribute-affinity")})
+	if st != "ACTIVE" {
+		t.Fatal(st)
+	}
+	in := t.TempDir()
+	lines := `{"itemId":"srv_001"}
+{"itemAttributes":"ITEMS.CATEGORY = \"Cloud\" AND ITEMS.SERVICE_TIER = \"Premium\""}
+{"itemAttributes":"ITEMS.NOPE = \"x\""}
+{"userId":"usr_0001"}
+`
+	if err := os.WriteFile(filepath.Join(in, "q.json"), []byte(lines), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	create := func(name, version string) *personalize.CreateBatchSegmentJobOutput {
+		out, err := pc.CreateBatchSegmentJob(ctx, &personalize.CreateBatchSegmentJobInput{JobName: aws.String(name), SolutionVersionArn: aws.String(version),
+			NumResults: aws.Int32(10), RoleArn: aws.String(testRole),
+			JobInput:  &types.BatchSegmentJobInput{S3DataSource: &types.S3DataConfig{Path: aws.String("file://" + in + "/")}},
+			JobOutput: &types.BatchSegmentJobOutput{S3DataDestination: &types.S3DataConfig{Path: aws.String("file://" + filepath.Join(t.TempDir(), name) + "/")}}})
+		if err != nil {
+			t.Fatalf("CreateBatchSegmentJob %s: %v", name, err)
+		}
+		return out
+	}
+	wait := func(a *string) *types.BatchSegmentJob {
+		var j *types.BatchSegmentJob
+		waitFor(t, "segment job", func() (string, error) {
+			o, err := pc.DescribeBatchSegmentJob(ctx, &personalize.DescribeBatchSegmentJobInput{BatchSegmentJobArn: a})
+			if err != nil {
+				return "", err
+			}
+			j = o.BatchSegmentJob
+			return aws.ToString(j.Status), nil
+		}, "ACTIVE", "CREATE FAILED")
+		return j
+	}
+	// A user-personalization version cannot build segments.
+	if j := wait(create("wrong-recipe", up).BatchSegmentJobArn); aws.ToString(j.Status) != "CREATE FAILED" || !strings.Contains(aws.ToString(j.FailureReason), "USER_SEGMENTATION") {
+		t.Errorf("segment job on user-personalization = %s %q, want CREATE FAILED naming USER_SEGMENTATION", aws.ToString(j.Status), aws.ToString(j.FailureReason))
+	}
+	j := wait(create("good", aff).BatchSegmentJobArn)
+	if aws.ToString(j.Status) != "ACTIVE" {
+		t.Fatalf("segment job: %s", aws.ToString(j.FailureReason))
+	}
+	f, err := os.ReadFile(filepath.Join(strings.TrimPrefix(aws.ToString(j.JobOutput.S3DataDestination.Path), "file://"), "q.json.out"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []map[string]any
+	for _, l := range strings.Split(strings.TrimSpace(string(f)), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, m)
+	}
+	if len(out) != 4 {
+		t.Fatalf("%d output lines, want 4", len(out))
+	}
+	for i, wantErr := range []bool{false, false, true, true} {
+		if (out[i]["error"] != nil) != wantErr {
+			t.Errorf("line %d error = %v, want error: %v", i, out[i]["error"], wantErr)
+		}
+		if !wantErr {
+			users, _ := out[i]["output"].(map[string]any)["recommendedUsers"].([]any)
+			if len(users) != 10 {
+				t.Errorf("line %d: %d users, want 10", i, len(users))
+			}
+		}
+	}
+	lst, err := pc.ListBatchSegmentJobs(ctx, &personalize.ListBatchSegmentJobsInput{SolutionVersionArn: aws.String(aff)})
+	if err != nil || len(lst.BatchSegmentJobs) != 1 {
+		t.Errorf("ListBatchSegmentJobs = %v, %v", lst, err)
+	}
+}

@@ -438,15 +438,7 @@ func (s *Service) processFile(ctx context.Context, j *Job, key, recipeType, file
 
 func (s *Service) answerLine(ctx context.Context, j *Job, key, recipeType, raw string) outputLine {
 	out := outputLine{Input: json.RawMessage(raw)}
-	fail := func(format string, args ...any) outputLine {
-		msg := fmt.Sprintf(format, args...)
-		out.Error = &msg
-		if !json.Valid(out.Input) {
-			quoted, _ := json.Marshal(raw)
-			out.Input = quoted
-		}
-		return out
-	}
+	fail := func(format string, args ...any) outputLine { return errorLine(raw, format, args...) }
 	var in inputLine
 	dec := json.NewDecoder(strings.NewReader(raw))
 	if err := dec.Decode(&in); err != nil {
@@ -487,6 +479,18 @@ func (s *Service) answerLine(ctx context.Context, j *Job, key, recipeType, raw s
 			out.Output.Scores = ans.Scores
 			break
 		}
+	}
+	return out
+}
+
+// errorLine is the output line of an input line that got no answer: the
+// input echoed (as a JSON string when it is not JSON) and the reason.
+func errorLine(raw, format string, args ...any) outputLine {
+	msg := fmt.Sprintf(format, args...)
+	out := outputLine{Input: json.RawMessage(raw), Error: &msg}
+	if !json.Valid(out.Input) {
+		quoted, _ := json.Marshal(raw)
+		out.Input = quoted
 	}
 	return out
 }

@@ -3,7 +3,6 @@ package batch
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"strings"
 
 	"github.com/attune-dev/attune/internal/errs"
@@ -66,15 +65,7 @@ func cutPrefixFold(s, prefix string) (string, bool) {
 // segmentLine answers one batch segment input line.
 func (s *Service) segmentLine(ctx context.Context, j *Job, key, raw string) outputLine {
 	out := outputLine{Input: json.RawMessage(raw)}
-	fail := func(format string, args ...any) outputLine {
-		msg := fmt.Sprintf(format, args...)
-		out.Error = &msg
-		if !json.Valid(out.Input) {
-			quoted, _ := json.Marshal(raw)
-			out.Input = quoted
-		}
-		return out
-	}
+	fail := func(format string, args ...any) outputLine { return errorLine(raw, format, args...) }
 	var in segmentInput
 	if err := json.Unmarshal([]byte(raw), &in); err != nil {
 		return fail("User error: input line is not a JSON object: %v", err)
