@@ -2,10 +2,14 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"strconv"
 
 	"github.com/attune-dev/attune/internal/campaign"
+	"github.com/attune-dev/attune/internal/dataset"
+	"github.com/attune-dev/attune/internal/filter"
+	"github.com/attune-dev/attune/internal/schema"
 	"github.com/attune-dev/attune/internal/serving"
 	"github.com/attune-dev/attune/internal/train"
 )
@@ -61,4 +65,35 @@ func (d campaignDeployer) Undeploy(c string)          { d.sv.Undeploy(c) }
 func (d campaignDeployer) Deploy(ctx context.Context, dep campaign.Deployment) error {
 	return d.sv.Deploy(ctx, serving.Deployment{Campaign: dep.Campaign, Group: dep.Group, SolutionVersion: dep.SolutionVersion,
 		ArtifactKey: dep.ArtifactKey, Filter: dep.Filter, Exploration: dep.Exploration, Metadata: dep.Metadata})
+}
+
+// filterSchemas gives the filter service the Items and Users schemas of a
+// dataset group, from the dataset service (campaign must not import dataset).
+type filterSchemas struct{ ds *dataset.Service }
+
+// FilterSchemas implements campaign.GroupSchemas.
+func (fs filterSchemas) FilterSchemas(ctx context.Context, groupARN string) (filter.Schemas, error) {
+	var out filter.Schemas
+	// A group holds at most one dataset per type, so one page has them all.
+	ds, _, err := fs.ds.Datasets(ctx, groupARN, "", 100)
+	if err != nil {
+		return out, err
+	}
+	for _, d := range ds {
+		var dst *[]schema.Field
+		switch d.Type {
+		case "ITEMS":
+			dst = &out.Items
+		case "USERS":
+			dst = &out.Users
+		default:
+			continue
+		}
+		sch, err := fs.ds.DatasetSchema(ctx, d)
+		if err != nil {
+			return out, fmt.Errorf("schema of %s: %w", d.ARN, err)
+		}
+		*dst = sch.Fields
+	}
+	return out, nil
 }

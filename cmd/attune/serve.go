@@ -18,6 +18,7 @@ import (
 
 	"github.com/attune-dev/attune/internal/api"
 	"github.com/attune-dev/attune/internal/arn"
+	"github.com/attune-dev/attune/internal/batch"
 	"github.com/attune-dev/attune/internal/blob"
 	"github.com/attune-dev/attune/internal/blob/local"
 	blobs3 "github.com/attune-dev/attune/internal/blob/s3"
@@ -167,12 +168,17 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	tr := train.New(st, artifacts, reg, train.Options{Scope: scope, Workers: c.trainWorkers, MinInteractions: c.minInteract,
 		MinUsers: c.minUsers, Seed: c.seed}, time.Now, log)
 
-	sv := serving.New(st, artifacts, reg, serving.Options{MaxHistory: c.maxHistory}, log)
+	fl := campaign.NewFilters(st, filterSchemas{ds}, campaign.Options{Scope: scope}, time.Now, log)
+	sv := serving.New(st, artifacts, reg, serving.Options{MaxHistory: c.maxHistory, Filters: fl}, log)
 	cs := campaign.New(st, campaignVersions{tr}, campaignDeployer{sv}, campaign.Options{Scope: scope}, time.Now, log)
 
 	ev := events.New(st, sv, events.Options{Scope: scope, RateLimit: c.eventsRate, QueueSize: c.eventsQueue}, time.Now, log)
 
-	srv := api.New(api.Deps{Datasets: ds, Recipes: reg, Training: tr, Campaigns: cs, Runtime: sv, Events: ev}, api.Options{Credentials: map[string]string{creds.AccessKey: creds.Secret}}, log)
+	tr.SetDeployer(recommenderDeployer{sv})
+	bs := batch.New(st, &batchScorer{tr: tr, sv: sv, reg: reg, st: st, artifacts: artifacts, scope: scope}, locs, batch.Options{Scope: scope}, time.Now, log)
+
+	srv := api.New(api.Deps{Datasets: ds, Recipes: reg, Training: tr, Campaigns: cs, Runtime: sv, Events: ev,
+		Recommenders: tr, Batch: bs, Filters: fl}, api.Options{Credentials: map[string]string{creds.AccessKey: creds.Secret}}, log)
 
 	ln, err := net.Listen("tcp", c.listen)
 	if err != nil {
@@ -183,7 +189,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 
 	bg, cancelBG := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
-	for name, runner := range map[string]interface{ Run(context.Context) error }{"dataset": ds, "training": tr, "campaigns": cs, "serving": sv, "events": ev} {
+	for name, runner := range map[string]interface{ Run(context.Context) error }{"dataset": ds, "training": tr, "campaigns": cs, "serving": sv,
+		"events": ev, "batch": bs, "recommenders": runFunc(tr.RunRecommenders), "filters": fl} {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -285,3 +292,9 @@ func openStore(ctx context.Context, c serveConfig) (store.Store, error) {
 	}
 	return st, nil
 }
+
+// runFunc adapts a function to the runners' Run method.
+type runFunc func(context.Context) error
+
+// Run calls f.
+func (f runFunc) Run(ctx context.Context) error { return f(ctx) }

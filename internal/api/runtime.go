@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"regexp"
+	"strings"
 
 	"github.com/attune-dev/attune/internal/arn"
 	"github.com/attune-dev/attune/internal/errs"
@@ -15,19 +16,64 @@ type runtimeService interface {
 	Rank(ctx context.Context, r serving.Request) (*serving.Result, error)
 }
 
-// predictedItem is PredictedItem on the wire.
+// predictedItem is PredictedItem on the wire, plus Attune's explanation,
+// an extra member that AWS clients ignore.
 type predictedItem struct {
-	ItemID   string            `json:"itemId"`
-	Score    *float64          `json:"score,omitempty"`
-	Metadata map[string]string `json:"metadata,omitempty"`
+	ItemID        string            `json:"itemId"`
+	Score         *float64          `json:"score,omitempty"`
+	PromotionName string            `json:"promotionName,omitempty"`
+	Metadata      map[string]string `json:"metadata,omitempty"`
+	Reason        []string          `json:"reason,omitempty"`
+	Explanation   *explanation      `json:"explanation,omitempty"`
+}
+
+// explanation says which of the user's own interactions made an item
+// score high, with a readable sentence when the Items dataset names items.
+type explanation struct {
+	Because []because `json:"because"`
+	Text    string    `json:"text,omitempty"`
+}
+
+type because struct {
+	ItemID       string  `json:"itemId"`
+	ItemName     string  `json:"itemName,omitempty"`
+	EventType    string  `json:"eventType"`
+	Contribution float64 `json:"contribution"`
 }
 
 func itemsOut(items []serving.Item) []predictedItem {
 	out := make([]predictedItem, len(items))
 	for i, it := range items {
-		out[i] = predictedItem{ItemID: it.ID, Score: it.Score, Metadata: it.Metadata}
+		out[i] = predictedItem{ItemID: it.ID, Score: it.Score, PromotionName: it.PromotionName, Metadata: it.Metadata, Reason: it.Reason}
+		if len(it.Because) > 0 {
+			e := &explanation{Because: make([]because, len(it.Because))}
+			for j, b := range it.Because {
+				e.Because[j] = because{ItemID: b.ItemID, ItemName: b.ItemName, EventType: b.EventType, Contribution: b.Contribution}
+			}
+			e.Text = explainText(it.Because[0])
+			out[i].Explanation = e
+		}
 	}
 	return out
+}
+
+// explainText renders the strongest reason as a sentence: "Because you
+// viewed Cloud Migration Service" for a one-word past-tense event type,
+// "Because of your TRIAL_STARTED of X" otherwise (event types are free
+// text, so only the common shape is turned into English).
+func explainText(b serving.Because) string {
+	what := b.ItemName
+	if what == "" {
+		what = b.ItemID
+	}
+	ev := strings.ToLower(b.EventType)
+	if ev != "" && !strings.ContainsAny(ev, "_ -") && strings.HasSuffix(ev, "ed") {
+		return "Because you " + ev + " " + what
+	}
+	if b.EventType == "" {
+		return "Because of your interest in " + what
+	}
+	return "Because of your " + b.EventType + " of " + what
 }
 
 // runtimeCommon are the members GetRecommendations and
@@ -72,8 +118,6 @@ func (c *runtimeCommon) check() ([]string, error) {
 		if _, err := arn.Expect("filterArn", c.FilterArn, arn.Filter, 1); err != nil {
 			return nil, err
 		}
-		// No filter can exist yet: CreateFilter is not served, so any ARN is unknown.
-		return nil, errs.E(errs.NotFound, "Could not find filter %s", c.FilterArn)
 	}
 	var cols []string
 	for k, v := range c.MetadataColumns {
@@ -92,8 +136,10 @@ func registerRuntime(s *Server, svc runtimeService) {
 		ItemID         string `json:"itemId"`
 		NumResults     int    `json:"numResults"`
 		Promotions     []struct {
-			Name      string `json:"name"`
-			FilterArn string `json:"filterArn"`
+			Name                 string            `json:"name"`
+			PercentPromotedItems int               `json:"percentPromotedItems"`
+			FilterArn            string            `json:"filterArn"`
+			FilterValues         map[string]string `json:"filterValues"`
 		} `json:"promotions"`
 	}
 	s.Handle("POST /recommendations", runtimeAPI, handle(func(ctx context.Context, in *recommendIn) (any, error) {
@@ -119,17 +165,17 @@ func registerRuntime(s *Server, svc runtimeService) {
 		if len(in.Promotions) > 1 {
 			return nil, errs.E(errs.Invalid, "promotions: at most 1 promotion, got %d", len(in.Promotions))
 		}
-		if len(in.Promotions) == 1 {
-			// Promotions select items with a filter, and no filter can exist yet.
-			p := in.Promotions[0]
-			return nil, errs.E(errs.NotFound, "Could not find filter %s of promotion %q", p.FilterArn, p.Name)
+		promos := make([]serving.Promotion, len(in.Promotions))
+		for i, p := range in.Promotions {
+			promos[i] = serving.Promotion{Name: p.Name, Percent: p.PercentPromotedItems, FilterARN: p.FilterArn, FilterValues: p.FilterValues}
 		}
 		cols, err := in.check()
 		if err != nil {
 			return nil, err
 		}
 		res, err := svc.Recommend(ctx, serving.Request{Campaign: target, UserID: in.UserID, ItemID: in.ItemID,
-			NumResults: in.NumResults, MetadataColumns: cols})
+			NumResults: in.NumResults, MetadataColumns: cols, FilterARN: in.FilterArn, FilterValues: in.FilterValues,
+			Promotions: promos, Context: in.Context})
 		if err != nil {
 			return nil, err
 		}
@@ -151,7 +197,7 @@ func registerRuntime(s *Server, svc runtimeService) {
 			return nil, err
 		}
 		res, err := svc.Rank(ctx, serving.Request{Campaign: in.CampaignArn, UserID: in.UserID, InputList: in.InputList,
-			MetadataColumns: cols})
+			MetadataColumns: cols, FilterARN: in.FilterArn, FilterValues: in.FilterValues, Context: in.Context})
 		if err != nil {
 			return nil, err
 		}

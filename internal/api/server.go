@@ -62,6 +62,9 @@ type Deps struct {
 	// Recommenders (domain use cases) and Batch inference jobs; may be nil.
 	Recommenders recommenderService
 	Batch        batchService
+	// Filters serves CreateFilter / DescribeFilter / ListFilters /
+	// DeleteFilter; may be nil.
+	Filters filterService
 }
 
 // New returns a server over deps.
@@ -88,6 +91,9 @@ func New(deps Deps, opts Options, log *slog.Logger) *Server {
 	}
 	if deps.Campaigns != nil {
 		registerCampaigns(s.control, deps.Campaigns)
+	}
+	if deps.Filters != nil {
+		registerFilters(s.control, deps.Filters)
 	}
 	if deps.Runtime != nil {
 		registerRuntime(s, deps.Runtime)

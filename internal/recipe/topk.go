@@ -163,7 +163,7 @@ func FillPopular(out []Scored, popular []int32, n int, q *Query) []Scored {
 		}
 		seen[it] = true
 		base -= 1e-3
-		out = append(out, Scored{Item: it, Score: base})
+		out = append(out, Scored{Item: it, Score: base, Popular: true})
 	}
 	return out
 }

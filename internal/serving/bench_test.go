@@ -3,6 +3,8 @@ package serving
 import (
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"math/rand/v2"
 	"testing"
 
@@ -13,10 +15,14 @@ import (
 // BenchmarkRecommend100k measures one in-process GetRecommendations (no
 // HTTP, no signature) on a 100k-item, 64-factor user-personalization-v2
 // model: the serving cost the runtime benchmark in cmd/attune adds HTTP to.
+// The sub-benchmarks compare no filter with an Interactions filter (whose
+// bitmap depends on the user, so it is folded per request) and a
+// parameterised Items filter (compiled once per value, then one bit test
+// per candidate) keeping a tenth of the catalogue.
 //
 //	go test -run x -bench Recommend100k ./internal/serving
 func BenchmarkRecommend100k(b *testing.B) {
-	const items, users, n = 100000, 20000, 400000
+	const items, users, n, categories = 100000, 20000, 400000, 10
 	f := &fixture{sc: &chunks{}, reg: recipeRegistry()}
 	var err error
 	if f.bucket, err = newBucket(b.TempDir()); err != nil {
@@ -28,17 +34,41 @@ func BenchmarkRecommend100k(b *testing.B) {
 		u := i % users
 		r := rng.Float64()
 		item := (u%200)*(items/200) + int(r*r*float64(items/200))
-		rows = append(rows, []schema.Value{str(fmt.Sprintf("u%06d", u)), str(fmt.Sprintf("i%06d", item)), str("VIEWED"), {Int: int64(1000 + i)}})
+		event := "VIEWED"
+		if i%10 == 0 {
+			event = "PURCHASED"
+		}
+		rows = append(rows, []schema.Value{str(fmt.Sprintf("u%06d", u)), str(fmt.Sprintf("i%06d", item)), str(event), {Int: int64(1000 + i)}})
 	}
 	f.sc.add(interactions, interactionFields, rows)
+	itemRows := make([][]schema.Value, items)
+	for i := range itemRows {
+		itemRows[i] = []schema.Value{str(fmt.Sprintf("i%06d", i)), str(fmt.Sprintf("cat%d", i%categories))}
+	}
+	f.sc.add(itemsDataset, itemFields, itemRows)
 	f.loadData(b)
 	key := f.train(b, "aws-user-personalization-v2", "big", recipe.Params{"hidden_dimension": "64", "epochs": "2"})
-	s := f.service(b)
+	s := New(f.sc, f.bucket, f.reg, Options{Filters: fakeFilters{
+		"no-purchased": `EXCLUDE ItemID WHERE Interactions.EVENT_TYPE IN ("PURCHASED")`,
+		"category":     `INCLUDE ItemID WHERE Items.CATEGORY IN ($CATEGORY)`,
+	}}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	deploy(b, s, campaignUP, key, false)
-	b.ResetTimer()
-	for i := 0; b.Loop(); i++ {
-		if _, err := s.Recommend(context.Background(), Request{Campaign: campaignUP, UserID: fmt.Sprintf("u%06d", i%users)}); err != nil {
-			b.Fatal(err)
-		}
+	for _, bc := range []struct {
+		name   string
+		filter string
+		values map[string]string
+	}{
+		{"none", "", nil},
+		{"exclude-purchased", filterARN("no-purchased"), nil},
+		{"category", filterARN("category"), map[string]string{"CATEGORY": `"cat3"`}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			for i := 0; b.Loop(); i++ {
+				if _, err := s.Recommend(context.Background(), Request{Campaign: campaignUP, UserID: fmt.Sprintf("u%06d", i%users),
+					FilterARN: bc.filter, FilterValues: bc.values}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

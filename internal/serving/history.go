@@ -191,6 +191,28 @@ func (h *histories) itemName(i int32) string {
 	return h.itemIDs[i]
 }
 
+// eventName returns the EVENT_TYPE of an event-type index.
+func (h *histories) eventName(i uint16) string {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return h.eventNames[i]
+}
+
+// counts returns how often each history item occurs among the kept bulk
+// interactions, as the popularity order of backfill.
+func (h *histories) counts() []int32 {
+	h.mu.RLock()
+	n := len(h.itemIDs)
+	h.mu.RUnlock()
+	out := make([]int32, n)
+	for _, it := range h.items {
+		if int(it) < n {
+			out[it]++
+		}
+	}
+	return out
+}
+
 // observe appends live events. An event with a user goes to that user; one
 // without goes to its session. The first event that carries both moves
 // the session's history into the user's, as Personalize merges a visitor's

@@ -41,6 +41,9 @@ type Options struct {
 	Now func() time.Time
 	// NewID returns a fresh recommendationId suffix; nil means a random UUID.
 	NewID func() string
+	// Filters resolves filterArn and promotion filters; nil means no
+	// filter exists, so requests naming one get errs.NotFound.
+	Filters FilterSource
 }
 
 // DefaultOptions returns the defaults documented on Options.
@@ -51,9 +54,12 @@ type decoder interface {
 	Get(name string) (recipe.Recipe, bool)
 }
 
-// Deployment says what a campaign serves.
+// Deployment says what a campaign (or any other deployed model: a
+// recommender, a batch job) serves.
 type Deployment struct {
-	Campaign        string // campaign ARN: the key requests use
+	// Campaign is the key requests use (Request.Campaign): a campaign ARN,
+	// or any other unique string such as a recommender or batch job ARN.
+	Campaign        string
 	Group           string // dataset group ARN
 	SolutionVersion string
 	ArtifactKey     string
@@ -66,6 +72,11 @@ type Deployment struct {
 	// Metadata is enableMetadataWithRecommendations: whether requests may
 	// ask for metadataColumns.
 	Metadata bool
+	// ExcludeEventTypes are event types (compared case-insensitively)
+	// whose items are never recommended to the user who had them, e.g.
+	// "Purchase" for a use case that must not sell the same thing twice.
+	// Nil means none.
+	ExcludeEventTypes []string
 }
 
 // Service holds the loaded campaigns. Its methods are safe for concurrent use.
@@ -113,9 +124,13 @@ type group struct {
 	arn          string
 	interactions string // dataset ARNs
 	items        string
+	usersDS      string
 	hist         atomic.Pointer[histories]
-	catalog      atomic.Pointer[corpus.Entities]
-	dirty        atomic.Bool // the catalogue changed since it was loaded
+	catalog      atomic.Pointer[corpus.Entities] // items
+	users        atomic.Pointer[corpus.Entities]
+	// itemsStale and usersStale say a catalogue changed since it was
+	// loaded; queued that the group waits in Service.reloads.
+	itemsStale, usersStale, queued atomic.Bool
 
 	// mu guards the fields below; Observe holds it while appending so that
 	// a history being rebuilt also receives the events.
@@ -135,7 +150,8 @@ func (s *Service) groupFor(groupARN string) (*group, error) {
 		return nil, err
 	}
 	sc := arn.Scope{Region: p.Region, Account: p.Account}
-	g := &group{arn: groupARN, interactions: sc.Build(arn.Dataset, p.Parts[0], "INTERACTIONS"), items: sc.Build(arn.Dataset, p.Parts[0], "ITEMS")}
+	g := &group{arn: groupARN, interactions: sc.Build(arn.Dataset, p.Parts[0], "INTERACTIONS"), items: sc.Build(arn.Dataset, p.Parts[0], "ITEMS"),
+		usersDS: sc.Build(arn.Dataset, p.Parts[0], "USERS")}
 	s.groups[groupARN] = g
 	return g, nil
 }
@@ -222,6 +238,11 @@ func (s *Service) refreshGroup(ctx context.Context, g *group) error {
 		return err
 	}
 	cat, err := corpus.LoadEntities(ctx, s.sc, g.items, "ITEM_ID")
+	var users *corpus.Entities
+	if err == nil {
+		// The Users catalogue serves filters (Users.FIELD, IF CurrentUser).
+		users, err = corpus.LoadEntities(ctx, s.sc, g.usersDS, "USER_ID")
+	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if err != nil {
@@ -232,6 +253,7 @@ func (s *Service) refreshGroup(ctx context.Context, g *group) error {
 	done()
 	g.hist.Store(h)
 	g.catalog.Store(cat)
+	g.users.Store(users)
 	return nil
 }
 
@@ -256,8 +278,10 @@ func (s *Service) Deployed(campaign string) string {
 }
 
 // Observe appends live events to the histories of every campaign of the
-// update's dataset group, so the next request reflects them, and schedules
-// a reload of the item catalogue when items changed. It does no I/O and
+// update's dataset group, so the next request reflects them (filters on
+// Interactions included), and schedules a reload of the item or user
+// catalogue when items or users changed; filter catalogues are rebuilt
+// from the reloaded ones at the next filtered request. It does no I/O and
 // returns quickly; groups with no loaded campaign are ignored (their
 // histories are read from the store when a campaign loads).
 func (s *Service) Observe(u corpus.Update) {
@@ -277,33 +301,49 @@ func (s *Service) Observe(u corpus.Update) {
 		}
 		g.mu.Unlock()
 	}
-	if u.ItemsChanged && !g.dirty.Swap(true) {
+	if u.ItemsChanged {
+		g.itemsStale.Store(true)
+	}
+	if u.UsersChanged {
+		g.usersStale.Store(true)
+	}
+	if (u.ItemsChanged || u.UsersChanged) && !g.queued.Swap(true) {
 		select {
 		case s.reloads <- g:
 		default:
 			// The queue is full of reloads that will read the newest rows anyway.
-			g.dirty.Store(false)
+			g.queued.Store(false)
 		}
 	}
 }
 
-// Run reloads item catalogues that Observe marked as changed, until ctx is
-// done. It returns nil on cancellation.
+// Run reloads item and user catalogues that Observe marked as changed,
+// until ctx is done. It returns nil on cancellation.
 func (s *Service) Run(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case g := <-s.reloads:
-			g.dirty.Store(false)
-			cat, err := corpus.LoadEntities(ctx, s.sc, g.items, "ITEM_ID")
-			if err != nil {
-				if ctx.Err() == nil {
-					s.log.Error("reload item catalogue", "group", g.arn, "err", err)
+			g.queued.Store(false)
+			for _, c := range []struct {
+				stale   *atomic.Bool
+				dataset string
+				idField string
+				catalog *atomic.Pointer[corpus.Entities]
+			}{{&g.itemsStale, g.items, "ITEM_ID", &g.catalog}, {&g.usersStale, g.usersDS, "USER_ID", &g.users}} {
+				if !c.stale.Swap(false) {
+					continue
 				}
-				continue
+				cat, err := corpus.LoadEntities(ctx, s.sc, c.dataset, c.idField)
+				if err != nil {
+					if ctx.Err() == nil {
+						s.log.Error("reload catalogue", "group", g.arn, "dataset", c.dataset, "err", err)
+					}
+					continue
+				}
+				c.catalog.Store(cat)
 			}
-			g.catalog.Store(cat)
 		}
 	}
 }
@@ -332,6 +372,9 @@ type loaded struct {
 	userIndex map[string]int32
 	g         *group
 	mp        atomic.Pointer[mapping]
+	pop       atomic.Pointer[popOrder]
+	fenv      atomic.Pointer[filterEnv]
+	fenvMu    sync.Mutex // serialises building fenv
 }
 
 func newLoaded(d Deployment, meta model.Meta, m recipe.Model, g *group) *loaded {
@@ -351,8 +394,9 @@ func newLoaded(d Deployment, meta model.Meta, m recipe.Model, g *group) *loaded 
 // mapping translates one histories' item and event indexes to the model's.
 type mapping struct {
 	h      *histories
-	items  []int32 // history item -> model item, -1 when unknown to the model
-	events []int32 // history event type -> model event index, -1 when the solution filtered it out
+	items  []int32  // history item -> model item, -1 when unknown to the model
+	events []int32  // history event type -> model event index, -1 when the solution filtered it out
+	names  []string // history event type -> EVENT_TYPE
 }
 
 // mappingFor returns the (cached) mapping of h.
@@ -361,7 +405,7 @@ func (l *loaded) mappingFor(h *histories) *mapping {
 		return mp
 	}
 	items, events := h.snapshot()
-	mp := &mapping{h: h, items: make([]int32, len(items)), events: make([]int32, len(events))}
+	mp := &mapping{h: h, items: make([]int32, len(items)), events: make([]int32, len(events)), names: events}
 	for i, id := range items {
 		mp.items[i] = -1
 		if j, ok := l.itemIndex[id]; ok {
@@ -385,29 +429,64 @@ func (l *loaded) mappingFor(h *histories) *mapping {
 	return mp
 }
 
+// userEvents is one user's recent interactions in the group's history
+// indexes, with the tables to read them.
+type userEvents struct {
+	raw []hevent // oldest first
+	h   *histories
+	mp  *mapping
+}
+
+// events returns the user's recent interactions, or nil when there are none.
+func (l *loaded) events(userID string) *userEvents {
+	h := l.g.hist.Load()
+	if h == nil || userID == "" {
+		return nil
+	}
+	raw := h.user(make([]hevent, 0, 64), userID)
+	if len(raw) == 0 {
+		return nil
+	}
+	return &userEvents{raw: raw, h: h, mp: l.mappingFor(h)}
+}
+
+// modelItem returns the model's index of a history item, or -1.
+func (u *userEvents) modelItem(l *loaded, hi int32) int32 {
+	if int(hi) < len(u.mp.items) {
+		return u.mp.items[hi]
+	}
+	if j, ok := l.itemIndex[u.h.itemName(hi)]; ok {
+		return j // an item first seen live, after the mapping was built
+	}
+	return -1
+}
+
+// eventName returns the EVENT_TYPE of a history event-type index.
+func (u *userEvents) eventName(ei uint16) string {
+	if int(ei) < len(u.mp.names) {
+		return u.mp.names[ei]
+	}
+	return u.h.eventName(ei)
+}
+
 // history returns the user's recent history in the model's indexes,
 // dropping interactions the solution's filter excludes, and the model
 // items the user interacted with at all.
 func (l *loaded) history(userID string) (hist []recipe.Event, seen []int32) {
-	h := l.g.hist.Load()
-	if h == nil {
+	return l.modelHistory(l.events(userID))
+}
+
+// modelHistory is history for events already read.
+func (l *loaded) modelHistory(u *userEvents) (hist []recipe.Event, seen []int32) {
+	if u == nil {
 		return nil, nil
 	}
-	raw := h.user(make([]hevent, 0, 64), userID)
-	if len(raw) == 0 {
-		return nil, nil
-	}
-	mp := l.mappingFor(h)
+	raw, mp := u.raw, u.mp
 	minValue := l.d.Filter.MinEventValue
 	hist = make([]recipe.Event, 0, len(raw))
 	seen = make([]int32, 0, len(raw))
 	for _, e := range raw {
-		it := int32(-1)
-		if int(e.item) < len(mp.items) {
-			it = mp.items[e.item]
-		} else if j, ok := l.itemIndex[h.itemName(e.item)]; ok {
-			it = j // an item first seen live, after the mapping was built
-		}
+		it := u.modelItem(l, e.item)
 		if it >= 0 {
 			seen = append(seen, it)
 		}

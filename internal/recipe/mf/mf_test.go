@@ -234,6 +234,11 @@ func TestExploration(t *testing.T) {
 	if countNew(explored) != 3 || len(explored) != 10 {
 		t.Errorf("with exploration 0.3: %d new items of %d, want 3 of 10 (without: %d)", countNew(explored), len(explored), countNew(base))
 	}
+	for _, s := range explored {
+		if s.Explored != (s.Item < 4) {
+			t.Errorf("item %d Explored = %v, want true exactly for the new items 0..3", s.Item, s.Explored)
+		}
+	}
 	// The top slot stays exploitative: the best established item.
 	for _, s := range base {
 		if s.Item >= 4 {

@@ -449,6 +449,7 @@ func (m *Model) explore(scores []float32, n int, q *recipe.Query) []recipe.Score
 	next := stride
 	for len(out) < n && (len(old) > 0 || len(fresh) > 0) {
 		if len(fresh) > 0 && (float64(len(out)+1) >= next || len(old) == 0) {
+			fresh[0].Explored = true
 			out = append(out, fresh[0])
 			fresh = fresh[1:]
 			next += stride
