@@ -47,6 +47,7 @@ type serveConfig struct {
 	storeDSN       string
 	storeSchema    string
 	maxHistory     int
+	exactScoring   bool
 	eventsRate     float64
 	eventsQueue    int
 	addrFile       string
@@ -72,6 +73,7 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 	fs.IntVar(&c.minUsers, "min-training-users", 25, "users with 2+ interactions a solution version needs; -1 disables (env ATTUNE_MIN_TRAINING_USERS)")
 	fs.Int64Var(&c.seed, "seed", 1, "seed of training and of the evaluation split (env ATTUNE_SEED)")
 	fs.IntVar(&c.maxHistory, "max-user-history", 500, "newest interactions per user kept in memory for serving (env ATTUNE_MAX_USER_HISTORY)")
+	fs.BoolVar(&c.exactScoring, "exact-scoring", false, "score every item on each request instead of the approximate item index built for catalogues of 50k+ items (env ATTUNE_EXACT_SCORING)")
 	fs.Float64Var(&c.eventsRate, "events-rate-limit", 0, "events per second one event tracker may send (PutEvents answers ThrottlingException above it); 0 means unlimited (env ATTUNE_EVENTS_RATE_LIMIT)")
 	fs.IntVar(&c.eventsQueue, "events-queue", 4096, "PutEvents/PutItems/PutUsers requests that may wait for the durable writer before ThrottlingException (env ATTUNE_EVENTS_QUEUE)")
 	fs.StringVar(&c.storeDSN, "store", "", "store backend: empty for the embedded SQLite in --data-dir, or a postgres:// DSN (env ATTUNE_STORE)")
@@ -169,7 +171,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		MinUsers: c.minUsers, Seed: c.seed}, time.Now, log)
 
 	fl := campaign.NewFilters(st, filterSchemas{ds}, campaign.Options{Scope: scope}, time.Now, log)
-	sv := serving.New(st, artifacts, reg, serving.Options{MaxHistory: c.maxHistory, Filters: fl}, log)
+	sv := serving.New(st, artifacts, reg, serving.Options{MaxHistory: c.maxHistory, Filters: fl, ExactScoring: c.exactScoring}, log)
 	cs := campaign.New(st, campaignVersions{tr}, campaignDeployer{sv}, campaign.Options{Scope: scope}, time.Now, log)
 
 	ev := events.New(st, sv, events.Options{Scope: scope, RateLimit: c.eventsRate, QueueSize: c.eventsQueue}, time.Now, log)

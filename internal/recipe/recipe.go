@@ -157,6 +157,13 @@ type Explainer interface {
 	Explain(q Query, item int32, k int) []Contribution
 }
 
+// BatchExplainer is an Explainer that explains several items of one
+// answer at once, sharing the work that depends on the query only.
+type BatchExplainer interface {
+	// ExplainEach returns Explain(q, items[i], k) for each i.
+	ExplainEach(q Query, items []int32, k int) [][]Contribution
+}
+
 // Model is a trained, immutable model; safe for concurrent use.
 type Model interface {
 	// Recommend returns up to n items, best first.

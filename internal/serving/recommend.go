@@ -422,8 +422,20 @@ func (l *loaded) explain(items []Item, picks []pick, q recipe.Query, u *userEven
 	}
 	cat := l.g.catalog.Load()
 	name := nameColumn(cat)
-	for i, p := range picks {
-		for _, c := range ex.Explain(q, p.item, explainTop) {
+	each := make([][]recipe.Contribution, len(picks))
+	if bx, ok := ex.(recipe.BatchExplainer); ok {
+		ids := make([]int32, len(picks))
+		for i, p := range picks {
+			ids[i] = p.item
+		}
+		each = bx.ExplainEach(q, ids, explainTop)
+	} else {
+		for i, p := range picks {
+			each[i] = ex.Explain(q, p.item, explainTop)
+		}
+	}
+	for i := range picks {
+		for _, c := range each[i] {
 			b := Because{ItemID: l.items[c.Item], EventType: last[c.Item], Contribution: float64(c.Weight)}
 			if name != "" {
 				b.ItemName = cat.Metadata(b.ItemID, []string{name})[name]

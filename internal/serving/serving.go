@@ -44,6 +44,14 @@ type Options struct {
 	// Filters resolves filterArn and promotion filters; nil means no
 	// filter exists, so requests naming one get errs.NotFound.
 	Filters FilterSource
+	// ExactScoring turns off the approximate item index that models
+	// supporting one (recipe.Indexer) build at load for catalogues of
+	// IndexMinItems items or more (0: recipe.DefaultIndexMinItems), then
+	// scanning IndexShare of the items per request (0:
+	// recipe.DefaultIndexShare). Offline evaluation never uses the index.
+	ExactScoring  bool
+	IndexMinItems int
+	IndexShare    float64
 }
 
 // DefaultOptions returns the defaults documented on Options.
@@ -189,6 +197,10 @@ func (s *Service) Deploy(ctx context.Context, d Deployment) error {
 	meta, m, err := model.Read(ctx, s.bucket, d.ArtifactKey, s.reg)
 	if err != nil {
 		return fmt.Errorf("deploy %s: %w", d.Campaign, err)
+	}
+	if ix, ok := m.(recipe.Indexer); ok && !s.opts.ExactScoring {
+		// Built before the swap, so requests keep the old model meanwhile.
+		m = ix.WithIndex(recipe.IndexOptions{MinItems: s.opts.IndexMinItems, Share: s.opts.IndexShare, Seed: 1})
 	}
 	g, err := s.groupFor(d.Group)
 	if err != nil {

@@ -19,6 +19,23 @@ func (m *Model) Explain(q recipe.Query, item int32, k int) []recipe.Contribution
 		return nil
 	}
 	agg, _ := m.history(q.History)
+	return m.explain(agg, item, k)
+}
+
+// ExplainEach implements recipe.BatchExplainer: Explain for each of items,
+// aggregating the history once.
+func (m *Model) ExplainEach(q recipe.Query, items []int32, k int) [][]recipe.Contribution {
+	agg, _ := m.history(q.History)
+	out := make([][]recipe.Contribution, len(items))
+	for i, it := range items {
+		if it >= 0 && int(it) < len(m.items) && k > 0 {
+			out[i] = m.explain(agg, it, k)
+		}
+	}
+	return out
+}
+
+func (m *Model) explain(agg []weighted, item int32, k int) []recipe.Contribution {
 	if len(agg) == 0 {
 		return nil
 	}
@@ -35,12 +52,7 @@ func (m *Model) Explain(q recipe.Query, item int32, k int) []recipe.Contribution
 		if useEASE {
 			c = h.w * m.ease[int(h.item)*ni+int(item)]
 		} else {
-			yh := m.itemF[int(h.item)*m.k : int(h.item+1)*m.k]
-			var dot float32
-			for j := range yh {
-				dot += yh[j] * yi[j]
-			}
-			c = h.w * dot
+			c = h.w * recipe.Dot(m.itemF[int(h.item)*m.k:int(h.item+1)*m.k], yi)
 		}
 		if c > 0 {
 			out = append(out, recipe.Contribution{Item: h.item, Weight: c})

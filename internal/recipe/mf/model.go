@@ -47,7 +47,11 @@ type Model struct {
 	explW   float64
 	explAge float64 // days
 
-	pool sync.Pool // *scratch, reused across requests
+	pool *sync.Pool // *scratch, reused across requests (shared with WithIndex copies)
+
+	// ix, when set (serving copies only, see WithIndex), answers
+	// unconstrained queries from the items of the best clusters.
+	ix *index
 }
 
 // Items returns the item index -> ITEM_ID table.
@@ -131,6 +135,12 @@ type scratch struct {
 	hot    []int32   // positions of seq that are nonzero
 	saved  []float32 // totals at hot positions, see blendSparse
 	filter func(int32) bool
+
+	// Indexed queries (recommendIndexed).
+	cand []int32  // items looked at
+	ext  []int32  // items looked at whatever their cluster
+	mark []uint64 // bit per item: a hot item not yet met in the scan
+	ivf  recipe.IVFScratch
 }
 
 // grow returns s resized to n, reallocating only when it is too small.
@@ -142,10 +152,19 @@ func grow[T any](s []T, n int) []T {
 }
 
 func (m *Model) getScratch() *scratch {
+	if m.pool == nil {
+		return &scratch{} // a Model literal built by a test
+	}
 	if s, ok := m.pool.Get().(*scratch); ok {
 		return s
 	}
 	return &scratch{}
+}
+
+func (m *Model) putScratch(s *scratch) {
+	if m.pool != nil {
+		m.pool.Put(s)
+	}
 }
 
 // foldIn solves for the user vector into s.x. The system matrix is the
@@ -194,7 +213,7 @@ func (m *Model) foldIn(agg []weighted, s *scratch) []float32 {
 func (m *Model) Recommend(q recipe.Query, n int) []recipe.Scored {
 	agg, latest := m.history(q.History)
 	s := m.getScratch()
-	defer m.pool.Put(s)
+	defer m.putScratch(s)
 	var x []float32
 	switch {
 	case len(agg) > 0:
@@ -206,6 +225,11 @@ func (m *Model) Recommend(q recipe.Query, n int) []recipe.Scored {
 	}
 	useEASE := m.wEASE > 0 && m.ease != nil && len(agg) > 0
 	useSeq := m.wSeq > 0 && m.seq != nil && len(latest) > 0
+	if m.ix != nil && q.Candidates == nil && !useEASE && m.wMF > 0 {
+		if out := m.recommendIndexed(q, x, latest, useSeq, n, s); out != nil {
+			return out
+		}
+	}
 	if m.components() == 1 && m.wMF > 0 && q.Exploration == nil {
 		// Matrix factorisation alone keeps raw scores, so the best items
 		// come out of one pass of dot products with no score array.
@@ -287,7 +311,7 @@ func (m *Model) Recommend(q recipe.Query, n int) []recipe.Scored {
 		return out
 	}
 	if q.Exploration != nil {
-		return m.explore(total, n, &q)
+		return m.explore(func(n int, q *recipe.Query) []recipe.Scored { return recipe.SelectDense(total, n, q) }, n, &q)
 	}
 	return recipe.SelectDense(total, n, &q)
 }
@@ -420,30 +444,24 @@ func (m *Model) components() int {
 
 // explore gives round(w·n) of the n slots to new items (created at most the
 // cut-off age before the request), the best-scoring new items first, spread
-// evenly through the list so the top stays mostly exploitative.
-func (m *Model) explore(scores []float32, n int, q *recipe.Query) []recipe.Scored {
-	w, age := q.Exploration.Weight, q.Exploration.AgeCutOffDays
+// evenly through the list so the top stays mostly exploitative. top
+// returns the best n scored items under a query's Exclude.
+func (m *Model) explore(top func(n int, q *recipe.Query) []recipe.Scored, n int, q *recipe.Query) []recipe.Scored {
+	w := q.Exploration.Weight
 	if w <= 0 {
 		w = m.explW
 	}
-	if age <= 0 {
-		age = m.explAge
-	}
-	now := q.Now
-	if now == 0 {
-		now = m.end
-	}
-	cut := now - int64(age*86400)
+	cut := m.exploreCut(*q)
 	isNew := func(it int32) bool { return m.created[it] >= cut }
 	slots := int(math.Round(w * float64(n)))
 	if slots == 0 {
-		return recipe.SelectDense(scores, n, q)
+		return top(n, q)
 	}
 	sub := *q
 	sub.Exclude = func(it int32) bool { return isNew(it) || (q.Exclude != nil && q.Exclude(it)) }
-	old := recipe.SelectDense(scores, n, &sub)
+	old := top(n, &sub)
 	sub.Exclude = func(it int32) bool { return !isNew(it) || (q.Exclude != nil && q.Exclude(it)) }
-	fresh := recipe.SelectDense(scores, slots, &sub)
+	fresh := top(slots, &sub)
 	out := make([]recipe.Scored, 0, n)
 	stride := float64(n) / float64(len(fresh)+1)
 	next := stride
@@ -459,6 +477,20 @@ func (m *Model) explore(scores []float32, n int, q *recipe.Query) []recipe.Score
 		old = old[1:]
 	}
 	return out
+}
+
+// exploreCut returns the creation time from which an item counts as new
+// for an exploring query.
+func (m *Model) exploreCut(q recipe.Query) int64 {
+	age := q.Exploration.AgeCutOffDays
+	if age <= 0 {
+		age = m.explAge
+	}
+	now := q.Now
+	if now == 0 {
+		now = m.end
+	}
+	return now - int64(age*86400)
 }
 
 const formatVersion = 1
@@ -507,7 +539,7 @@ func (m *Model) Encode(w io.Writer) error {
 
 func decodeModel(r io.Reader, name string) (*Model, error) {
 	d := recipe.NewDecoder(r, name, formatVersion)
-	m := &Model{name: name}
+	m := &Model{name: name, pool: new(sync.Pool)}
 	m.typ = recipe.Type(d.String())
 	m.items = d.Strings()
 	m.users = d.Strings()

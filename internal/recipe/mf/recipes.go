@@ -14,6 +14,7 @@ import (
 	"math"
 	"runtime"
 	"slices"
+	"sync"
 
 	"github.com/attune-dev/attune/internal/errs"
 	"github.com/attune-dev/attune/internal/recipe"
@@ -163,7 +164,7 @@ func (r Recipe) Fit(ctx context.Context, data *recipe.Data, params recipe.Params
 		workers = runtime.GOMAXPROCS(0)
 	}
 	k := v.Int(pDim)
-	m := &Model{name: r.name, typ: r.typ, items: in.ItemIDs, users: in.UserIDs, k: k,
+	m := &Model{pool: new(sync.Pool), name: r.name, typ: r.typ, items: in.ItemIDs, users: in.UserIDs, k: k,
 		alpha: float32(v.Float(pAlpha)), maxHist: 2000, wMF: 1, seqDecay: 0.7, explAge: 30}
 
 	oldest, newest := recipe.TimeRange(in)
