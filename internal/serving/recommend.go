@@ -268,6 +268,9 @@ func (s *Service) Recommend(ctx context.Context, r Request) (*Result, error) {
 	if personal {
 		softmax(items, picks)
 		l.explain(items, picks, q, u)
+		if allowed == nil && len(promoted) == 0 {
+			items = l.exploreNew(items, u, n)
+		}
 	}
 	l.attachMetadata(items, r.MetadataColumns)
 	s.logContext(r, id)

@@ -386,6 +386,7 @@ type loaded struct {
 	mp        atomic.Pointer[mapping]
 	pop       atomic.Pointer[popOrder]
 	fenv      atomic.Pointer[filterEnv]
+	novel     atomic.Pointer[novelSet]
 	fenvMu    sync.Mutex // serialises building fenv
 }
 
