@@ -27,10 +27,11 @@ func buildBinary(t testing.TB) string {
 }
 
 // startProcess runs the real binary on dataDir and returns it with its URL.
-func startProcess(t testing.TB, bin, dataDir string) (*exec.Cmd, string) {
+func startProcess(t testing.TB, bin, dataDir string, extra ...string) (*exec.Cmd, string) {
 	t.Helper()
 	addrFile := filepath.Join(t.TempDir(), "addr")
-	cmd := exec.Command(bin, "serve", "--listen", "127.0.0.1:0", "--data-dir", dataDir, "--addr-file", addrFile, "--log-level", "warn")
+	args := append([]string{"serve", "--listen", "127.0.0.1:0", "--data-dir", dataDir, "--addr-file", addrFile, "--log-level", "warn"}, extra...)
+	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), "ATTUNE_ROOT_ACCESS_KEY_ID="+testAccessKey, "ATTUNE_ROOT_SECRET_ACCESS_KEY="+testSecret)
 	var out syncBuffer
 	cmd.Stdout, cmd.Stderr = &out, &out

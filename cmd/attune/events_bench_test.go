@@ -30,7 +30,7 @@ func BenchmarkPutEvents(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	waitForTB(b, "dataset group", func() (string, error) {
+	waitFor(b, "dataset group", func() (string, error) {
 		out, err := pc.DescribeDatasetGroup(ctx, &personalize.DescribeDatasetGroupInput{DatasetGroupArn: g.DatasetGroupArn})
 		if err != nil {
 			return "", err
@@ -46,7 +46,7 @@ func BenchmarkPutEvents(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	waitForTB(b, "dataset", func() (string, error) {
+	waitFor(b, "dataset", func() (string, error) {
 		out, err := pc.DescribeDataset(ctx, &personalize.DescribeDatasetInput{DatasetArn: ds.DatasetArn})
 		if err != nil {
 			return "", err

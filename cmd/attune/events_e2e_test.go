@@ -47,7 +47,7 @@ func createTracker(t testing.TB, ctx context.Context, pc *personalize.Client, gr
 	if err != nil {
 		t.Fatalf("CreateEventTracker: %v", err)
 	}
-	waitForTB(t, "event tracker", func() (string, error) {
+	waitFor(t, "event tracker", func() (string, error) {
 		d, err := pc.DescribeEventTracker(ctx, &personalize.DescribeEventTrackerInput{EventTrackerArn: out.EventTrackerArn})
 		if err != nil {
 			return "", err
@@ -55,27 +55,6 @@ func createTracker(t testing.TB, ctx context.Context, pc *personalize.Client, gr
 		return aws.ToString(d.EventTracker.Status), nil
 	}, "ACTIVE")
 	return aws.ToString(out.EventTrackerArn), aws.ToString(out.TrackingId)
-}
-
-// waitForTB is waitFor for tests and benchmarks.
-func waitForTB(t testing.TB, what string, get func() (string, error), final ...string) string {
-	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		st, err := get()
-		if err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-		for _, f := range final {
-			if st == f {
-				return st
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: still %q after 60s", what, st)
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
 }
 
 // exportCSV exports a dataset to a temp folder with the given ingestion

@@ -137,7 +137,7 @@ func (ts *testServer) personalizeClient() *personalize.Client {
 }
 
 // waitFor polls get until it returns one of the final statuses and returns it.
-func waitFor(t *testing.T, what string, get func() (string, error), final ...string) string {
+func waitFor(t testing.TB, what string, get func() (string, error), final ...string) string {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for {

@@ -65,7 +65,7 @@ func TestRuntimeBenchmark(t *testing.T) {
 	writeBenchInteractions(t, csvPath, nItems, nInter, nUsers)
 	t.Logf("generated %d interactions (%d users, %d items) in %.1fs", nInter, nUsers, nItems, time.Since(start).Seconds())
 
-	proc, url := rtStartBinary(t, bin, dir)
+	proc, url := startProcess(t, bin, dir, "--min-training-interactions", "1000")
 	ctx := t.Context()
 	pc := (&testServer{URL: url}).personalizeClient()
 	_, ds := seedGroup(t, ctx, pc, "bench")
@@ -129,7 +129,7 @@ func TestRuntimeBenchmark(t *testing.T) {
 	_ = proc.Process.Signal(syscall.SIGTERM)
 	_ = proc.Wait()
 	start = time.Now()
-	proc2, url2 := rtStartBinary(t, bin, dir)
+	proc2, url2 := startProcess(t, bin, dir, "--min-training-interactions", "1000")
 	listening := time.Since(start)
 	gen := newSignedRequester(url2, campaignARN)
 	for {
@@ -154,7 +154,7 @@ func TestRuntimeBenchmark(t *testing.T) {
 	t.Logf("cold start with %d interactions: listening after %.2fs, first answer after %.2fs; RSS %d MiB with the campaign loaded (model artifact %d MiB)",
 		nInter, listening.Seconds(), first.Seconds(), rss>>10, artSize>>20)
 	emptyDir := t.TempDir()
-	proc3, _ := rtStartBinary(t, bin, emptyDir)
+	proc3, _ := startProcess(t, bin, emptyDir, "--min-training-interactions", "1000")
 	base := rssKiB(t, proc3.Process.Pid)
 	t.Logf("RSS of an idle server with no campaign: %d MiB; so about %d MiB per loaded campaign of this size", base>>10, (rss-base)>>10)
 }
@@ -175,31 +175,6 @@ func rtAwait(t *testing.T, what string, get func() (string, error), final ...str
 			t.Fatalf("%s: still %q after an hour", what, st)
 		}
 		time.Sleep(500 * time.Millisecond)
-	}
-}
-
-// rtStartBinary runs the binary on dataDir and returns when it listens.
-func rtStartBinary(t *testing.T, bin, dataDir string) (*exec.Cmd, string) {
-	t.Helper()
-	addrFile := filepath.Join(t.TempDir(), "addr")
-	cmd := exec.Command(bin, "serve", "--listen", "127.0.0.1:0", "--data-dir", dataDir, "--addr-file", addrFile, "--log-level", "warn",
-		"--min-training-interactions", "1000")
-	cmd.Env = append(os.Environ(), "ATTUNE_ROOT_ACCESS_KEY_ID="+testAccessKey, "ATTUNE_ROOT_SECRET_ACCESS_KEY="+testSecret)
-	var out syncBuffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		if b, err := os.ReadFile(addrFile); err == nil && len(b) > 0 {
-			return cmd, "http://" + string(b)
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("binary did not start:\n%s", out.String())
-		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }
 
