@@ -29,6 +29,7 @@ import (
 	"github.com/attune-dev/attune/internal/store"
 	"github.com/attune-dev/attune/internal/store/postgres"
 	"github.com/attune-dev/attune/internal/store/sqlite"
+	"github.com/attune-dev/attune/internal/tagging"
 	"github.com/attune-dev/attune/internal/train"
 )
 
@@ -180,7 +181,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	bs := batch.New(st, &batchScorer{tr: tr, sv: sv, reg: reg, st: st, artifacts: artifacts, scope: scope}, locs, batch.Options{Scope: scope}, time.Now, log)
 
 	srv := api.New(api.Deps{Datasets: ds, Recipes: reg, Training: tr, Campaigns: cs, Runtime: sv, Events: ev,
-		Recommenders: tr, Batch: bs, Filters: fl}, api.Options{Credentials: map[string]string{creds.AccessKey: creds.Secret}}, log)
+		Recommenders: tr, Batch: bs, Tags: tagging.New(st), Filters: fl}, api.Options{Credentials: map[string]string{creds.AccessKey: creds.Secret}}, log)
 
 	ln, err := net.Listen("tcp", c.listen)
 	if err != nil {

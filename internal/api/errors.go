@@ -61,6 +61,8 @@ func errorFor(p protocol, k errs.Kind) wireError {
 		return wireError{"UnknownOperationException", http.StatusBadRequest}
 	case errs.TooLarge:
 		return wireError{"InvalidInputException", http.StatusRequestEntityTooLarge}
+	case errs.TooManyTags:
+		return wireError{"TooManyTagsException", http.StatusBadRequest}
 	case errs.Busy:
 		return wireError{"ThrottlingException", http.StatusTooManyRequests}
 	case errs.Unavailable:

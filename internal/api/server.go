@@ -67,6 +67,8 @@ type Deps struct {
 	// Filters serves CreateFilter / DescribeFilter / ListFilters /
 	// DeleteFilter; may be nil.
 	Filters filterService
+	// Tags serves TagResource / UntagResource / ListTagsForResource; may be nil.
+	Tags tagService
 }
 
 // New returns a server over deps.
@@ -84,6 +86,9 @@ func New(deps Deps, opts Options, log *slog.Logger) *Server {
 	}
 	if deps.Batch != nil {
 		registerBatch(s.control, deps.Batch)
+	}
+	if deps.Tags != nil {
+		registerTags(s.control, deps.Tags)
 	}
 	if deps.Recipes != nil {
 		registerRecipes(s.control, deps.Recipes)

@@ -27,6 +27,7 @@ const (
 	TooLarge              // request or upload over a limit
 	Busy                  // ThrottlingException: back off and retry
 	Unavailable           // ServiceUnavailable: shutting down, model not loaded
+	TooManyTags           // TooManyTagsException / TooManyTagKeysException
 )
 
 var kindNames = [...]string{
@@ -34,7 +35,7 @@ var kindNames = [...]string{
 	InUse: "InUse", LimitExceeded: "LimitExceeded", InvalidNextToken: "InvalidNextToken",
 	Unauthenticated: "Unauthenticated", MissingAuth: "MissingAuth", BadSignature: "BadSignature",
 	IncompleteSig: "IncompleteSig", UnknownOperation: "UnknownOperation", TooLarge: "TooLarge",
-	Busy: "Busy", Unavailable: "Unavailable",
+	Busy: "Busy", Unavailable: "Unavailable", TooManyTags: "TooManyTags",
 }
 
 func (k Kind) String() string {
