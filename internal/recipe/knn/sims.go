@@ -50,9 +50,19 @@ const (
 // Hyperparameters returns Personalize's SIMS hyperparameters plus the number
 // of neighbours kept per item (and, for similar-items, the metadata weight).
 func (r Sims) Hyperparameters() []recipe.Hyperparameter {
+	// aws-sims keeps Personalize's SIMS defaults (0.5, 3). aws-similar-items
+	// is Attune's own blend; its milder discount and no co-count threshold
+	// were chosen on the benchmark data (attune bench-quality, next-item
+	// NDCG@10): on the sparse Last.fm set they lift it to raw co-occurrence
+	// (0.1127 vs 0.1090 with SIMS' defaults; raw 0.1124), while UCI Online
+	// Retail stays well above raw (0.0883 vs 0.0898; raw 0.0828).
+	discount, minCo := 0.5, 3
+	if r.metadata {
+		discount, minCo = 0.25, 1
+	}
 	hp := []recipe.Hyperparameter{
-		recipe.FloatParam(pDiscount, 0.5, 0, 1, true),
-		recipe.IntParam(pMinCo, 3, 0, 10, true),
+		recipe.FloatParam(pDiscount, discount, 0, 1, true),
+		recipe.IntParam(pMinCo, minCo, 0, 10, true),
 		recipe.FloatParam(pMaxUser, 0.995, 0, 1, false),
 		recipe.IntParam(pNeighbors, 100, 1, 1000, false),
 	}
