@@ -31,6 +31,7 @@ import (
 	"github.com/attune-dev/attune/internal/store/sqlite"
 	"github.com/attune-dev/attune/internal/tagging"
 	"github.com/attune-dev/attune/internal/train"
+	"github.com/attune-dev/attune/internal/web"
 )
 
 // serveConfig is everything `attune serve` can be told.
@@ -180,8 +181,10 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	tr.SetDeployer(recommenderDeployer{sv})
 	bs := batch.New(st, &batchScorer{tr: tr, sv: sv, reg: reg, st: st, artifacts: artifacts, scope: scope}, locs, batch.Options{Scope: scope}, time.Now, log)
 
+	credMap := map[string]string{creds.AccessKey: creds.Secret}
+	console := web.New(web.Deps{Datasets: ds, Training: tr, Campaigns: cs, Runtime: sv}, web.Options{Credentials: credMap, Log: log})
 	srv := api.New(api.Deps{Datasets: ds, Recipes: reg, Training: tr, Campaigns: cs, Runtime: sv, Events: ev,
-		Recommenders: tr, Batch: bs, Tags: tagging.New(st), Filters: fl}, api.Options{Credentials: map[string]string{creds.AccessKey: creds.Secret}}, log)
+		Recommenders: tr, Batch: bs, Tags: tagging.New(st), Filters: fl, Console: console}, api.Options{Credentials: credMap}, log)
 
 	ln, err := net.Listen("tcp", c.listen)
 	if err != nil {
@@ -244,6 +247,7 @@ func printBanner(w io.Writer, addr string, c serveConfig, creds rootCredentials,
 			creds.AccessKey, creds.Secret, c.region)
 	}
 	fmt.Fprintf(w, "  aws personalize list-dataset-groups --endpoint-url http://%s\n", addr)
+	fmt.Fprintf(w, "Console: http://%s/console/\n", addr)
 }
 
 func writeFileAtomic(path string, data []byte, mode os.FileMode) error {

@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"regexp"
-	"strings"
 
 	"github.com/attune-dev/attune/internal/arn"
 	"github.com/attune-dev/attune/internal/errs"
@@ -50,30 +49,11 @@ func itemsOut(items []serving.Item) []predictedItem {
 			for j, b := range it.Because {
 				e.Because[j] = because{ItemID: b.ItemID, ItemName: b.ItemName, EventType: b.EventType, Contribution: b.Contribution}
 			}
-			e.Text = explainText(it.Because[0])
+			e.Text = it.Because[0].Text()
 			out[i].Explanation = e
 		}
 	}
 	return out
-}
-
-// explainText renders the strongest reason as a sentence: "Because you
-// viewed Cloud Migration Service" for a one-word past-tense event type,
-// "Because of your TRIAL_STARTED of X" otherwise (event types are free
-// text, so only the common shape is turned into English).
-func explainText(b serving.Because) string {
-	what := b.ItemName
-	if what == "" {
-		what = b.ItemID
-	}
-	ev := strings.ToLower(b.EventType)
-	if ev != "" && !strings.ContainsAny(ev, "_ -") && strings.HasSuffix(ev, "ed") {
-		return "Because you " + ev + " " + what
-	}
-	if b.EventType == "" {
-		return "Because of your interest in " + what
-	}
-	return "Because of your " + b.EventType + " of " + what
 }
 
 // runtimeCommon are the members GetRecommendations and

@@ -20,8 +20,8 @@ func TestExplainText(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := explainText(tc.in); got != tc.want {
-				t.Errorf("explainText(%+v) = %q, want %q", tc.in, got, tc.want)
+			if got := tc.in.Text(); got != tc.want {
+				t.Errorf("Because(%+v).Text() = %q, want %q", tc.in, got, tc.want)
 			}
 		})
 	}

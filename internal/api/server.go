@@ -69,6 +69,8 @@ type Deps struct {
 	Filters filterService
 	// Tags serves TagResource / UntagResource / ListTagsForResource; may be nil.
 	Tags tagService
+	// Console, when set, serves /console/ unsigned (it has its own login).
+	Console http.Handler
 }
 
 // New returns a server over deps.
@@ -108,6 +110,10 @@ func New(deps Deps, opts Options, log *slog.Logger) *Server {
 	if deps.Events != nil {
 		registerTrackers(s.control, deps.Events)
 		registerEvents(s, deps.Events)
+	}
+	if deps.Console != nil {
+		s.mux.Handle("/console/", deps.Console)
+		s.mux.Handle("/console", deps.Console)
 	}
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")

@@ -658,3 +658,22 @@ func softmax(items []Item, picks []pick) {
 		}
 	}
 }
+
+// Text renders the reason as a sentence: "Because you viewed Cloud
+// Migration Service" for a one-word past-tense event type, "Because of your
+// TRIAL_STARTED of X" otherwise (event types are free text, so only the
+// common shape is turned into English).
+func (b Because) Text() string {
+	what := b.ItemName
+	if what == "" {
+		what = b.ItemID
+	}
+	ev := strings.ToLower(b.EventType)
+	if ev != "" && !strings.ContainsAny(ev, "_ -") && strings.HasSuffix(ev, "ed") {
+		return "Because you " + ev + " " + what
+	}
+	if b.EventType == "" {
+		return "Because of your interest in " + what
+	}
+	return "Because of your " + b.EventType + " of " + what
+}
