@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"path/filepath"
 
 	"io"
 	"net/http"
@@ -123,7 +124,7 @@ func TestRestartKeepsEverything(t *testing.T) {
 	ctx := t.Context()
 	pc := ts.personalizeClient()
 	_, dsARNs := seedGroup(t, ctx, pc, "durable")
-	abs, _ := filepathAbs("testdata/items.csv")
+	abs, _ := filepath.Abs("testdata/items.csv")
 	j := importAndWait(t, ctx, pc, "items", dsARNs["Items"], "file://"+abs, "")
 	if aws.ToString(j.Status) != "ACTIVE" {
 		t.Fatalf("import: %s %s", aws.ToString(j.Status), aws.ToString(j.FailureReason))

@@ -176,8 +176,6 @@ func copyFile(t *testing.T, src, dst string) {
 	}
 }
 
-func filepathAbs(p string) (string, error) { return filepath.Abs(p) }
-
 // testRole is a role ARN for import jobs: the Go SDK's model of
 // CreateDatasetImportJob requires one; Attune accepts and ignores it.
 const testRole = "arn:aws:iam::000000000000:role/attune-test"

@@ -33,20 +33,20 @@ type datasetService interface {
 // Wire shapes (personalize-api.md Appendix A).
 
 type datasetGroupOut struct {
-	Name               string  `json:"name"`
-	DatasetGroupArn    string  `json:"datasetGroupArn"`
-	Status             string  `json:"status"`
-	RoleArn            *string `json:"roleArn,omitempty"`
-	KmsKeyArn          *string `json:"kmsKeyArn,omitempty"`
-	CreationDateTime   *epoch  `json:"creationDateTime,omitempty"`
-	LastUpdatedDateTim *epoch  `json:"lastUpdatedDateTime,omitempty"`
-	FailureReason      *string `json:"failureReason,omitempty"`
-	Domain             *string `json:"domain,omitempty"`
+	Name                string  `json:"name"`
+	DatasetGroupArn     string  `json:"datasetGroupArn"`
+	Status              string  `json:"status"`
+	RoleArn             *string `json:"roleArn,omitempty"`
+	KmsKeyArn           *string `json:"kmsKeyArn,omitempty"`
+	CreationDateTime    *epoch  `json:"creationDateTime,omitempty"`
+	LastUpdatedDateTime *epoch  `json:"lastUpdatedDateTime,omitempty"`
+	FailureReason       *string `json:"failureReason,omitempty"`
+	Domain              *string `json:"domain,omitempty"`
 }
 
 func groupOut(g *dataset.Group) datasetGroupOut {
 	return datasetGroupOut{Name: g.Name, DatasetGroupArn: g.ARN, Status: g.Status, RoleArn: optString(g.RoleARN),
-		KmsKeyArn: optString(g.KMSKeyARN), CreationDateTime: ts(g.Created), LastUpdatedDateTim: ts(g.Updated),
+		KmsKeyArn: optString(g.KMSKeyARN), CreationDateTime: ts(g.Created), LastUpdatedDateTime: ts(g.Updated),
 		FailureReason: optString(g.FailureReason), Domain: optString(g.Domain)}
 }
 
