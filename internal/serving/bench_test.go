@@ -6,7 +6,9 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/attune-dev/attune/internal/recipe"
 	"github.com/attune-dev/attune/internal/schema"
@@ -63,12 +65,20 @@ func BenchmarkRecommend100k(b *testing.B) {
 		{"category", filterARN("category"), map[string]string{"CATEGORY": `"cat3"`}},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
+			// Per-request latencies give p50/p99 besides ns/op, so filtered
+			// and unfiltered tails can be compared (issue 6's ratio).
+			var lat []time.Duration
 			for i := 0; b.Loop(); i++ {
+				start := time.Now()
 				if _, err := s.Recommend(context.Background(), Request{Campaign: campaignUP, UserID: fmt.Sprintf("u%06d", i%users),
 					FilterARN: bc.filter, FilterValues: bc.values}); err != nil {
 					b.Fatal(err)
 				}
+				lat = append(lat, time.Since(start))
 			}
+			slices.Sort(lat)
+			b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+			b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
 		})
 	}
 }
