@@ -152,7 +152,7 @@ func TestMigrations(t *testing.T) {
 	if err != nil {
 		t.Fatalf("migrations(): %v", err)
 	}
-	latest := ms[len(ms)-1].version
+	latest := ms[len(ms)-1].Version
 
 	schema := newSchema(t, dsn)
 	// Several processes starting at once against a fresh schema: the

@@ -15,36 +15,6 @@ const (
 	insertPut    = `INSERT INTO chunks (dataset, source, job, staged, rows, data) VALUES ($1, 'PUT', '', false, $2, $3) RETURNING seq`
 )
 
-// checkChunk validates c as a chunk of source want; a zero Source is taken
-// as want.
-func checkChunk(c *store.Chunk, want store.Source) error {
-	if c.Source == "" {
-		c.Source = want
-	}
-	switch {
-	case c.Dataset == "":
-		return errs.E(errs.Invalid, "chunk has no dataset")
-	case c.Source != want:
-		return errs.E(errs.Invalid, "chunk of dataset %s has source %q, want %q", c.Dataset, c.Source, want)
-	case c.Rows < 0:
-		return errs.E(errs.Invalid, "chunk of dataset %s has %d rows", c.Dataset, c.Rows)
-	case want == store.Bulk && c.Job == "":
-		return errs.E(errs.Invalid, "bulk chunk of dataset %s has no import job", c.Dataset)
-	case want == store.Put && c.Job != "":
-		return errs.E(errs.Invalid, "put chunk of dataset %s names import job %s", c.Dataset, c.Job)
-	}
-	return nil
-}
-
-// data returns b, or an empty slice for nil: the column is NOT NULL and pgx
-// sends a nil slice as NULL.
-func data(b []byte) []byte {
-	if b == nil {
-		return []byte{}
-	}
-	return b
-}
-
 // sendBatch sends b and hands its results to read. The batch runs in one
 // implicit transaction (the extended protocol commits at the Sync that ends
 // the batch), so it costs one round trip and is atomic; the commit's outcome
@@ -66,11 +36,11 @@ func (s *Store) StageChunk(ctx context.Context, c store.Chunk) error {
 	if err := s.check(ctx); err != nil {
 		return err
 	}
-	if err := checkChunk(&c, store.Bulk); err != nil {
+	if err := store.CheckChunk(&c, store.Bulk); err != nil {
 		return err
 	}
 	// One statement is its own transaction: the chunk is durable on return.
-	if _, err := s.pool.Exec(ctx, insertStaged, c.Dataset, c.Job, c.Rows, data(c.Data)); err != nil {
+	if _, err := s.pool.Exec(ctx, insertStaged, c.Dataset, c.Job, c.Rows, store.NotNull(c.Data)); err != nil {
 		return fail(ctx, fmt.Sprintf("stage chunk %s/%s", c.Dataset, c.Job), err)
 	}
 	return nil
@@ -137,14 +107,14 @@ func (s *Store) AppendChunks(ctx context.Context, cs []store.Chunk) ([]int64, er
 	}
 	for i := range cs {
 		c := cs[i] // validate a copy: the caller's slice is not ours to change
-		if err := checkChunk(&c, store.Put); err != nil {
+		if err := store.CheckChunk(&c, store.Put); err != nil {
 			return nil, err
 		}
 	}
 	b := &pgx.Batch{}
 	b.Queue(`SELECT pg_advisory_xact_lock($1)`, s.appendLock)
 	for _, c := range cs {
-		b.Queue(insertPut, c.Dataset, c.Rows, data(c.Data))
+		b.Queue(insertPut, c.Dataset, c.Rows, store.NotNull(c.Data))
 	}
 	seqs := make([]int64, len(cs))
 	err := s.sendBatch(ctx, b, func(br pgx.BatchResults) error {

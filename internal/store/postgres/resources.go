@@ -5,9 +5,6 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
-	"fmt"
-	"hash/fnv"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -41,15 +38,6 @@ func scanResource(row pgx.Row) (store.Resource, error) {
 	return r, nil
 }
 
-// body returns b, or an empty slice for nil: the column is NOT NULL and pgx
-// sends a nil slice as NULL.
-func body(b []byte) []byte {
-	if b == nil {
-		return []byte{}
-	}
-	return b
-}
-
 // CreateResource stores r with Version 1. It fails with errs.AlreadyExists
 // when the ARN is taken by a resource of any kind, and with errs.Invalid when
 // the ARN or Kind is empty or a field cannot be stored (a NUL byte in a
@@ -63,7 +51,7 @@ func (s *Store) CreateResource(ctx context.Context, r store.Resource) error {
 	}
 	tag, err := s.pool.Exec(ctx, `INSERT INTO resources (`+resourceColumns+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8) ON CONFLICT (arn) DO NOTHING`,
-		r.ARN, r.Kind, r.Name, r.Parent, r.Status, r.Created, r.Updated, body(r.Body))
+		r.ARN, r.Kind, r.Name, r.Parent, r.Status, r.Created, r.Updated, store.NotNull(r.Body))
 	if err != nil {
 		return fail(ctx, "create resource "+r.ARN, err)
 	}
@@ -105,7 +93,7 @@ func (s *Store) UpdateResource(ctx context.Context, r store.Resource) (store.Res
 		SET name = $1, parent = $2, status = $3, updated = $4, body = $5, version = version + 1
 		WHERE arn = $6 AND kind = $7 AND version = $8
 		RETURNING created, version`,
-		r.Name, r.Parent, r.Status, r.Updated, body(r.Body), r.ARN, r.Kind, r.Version,
+		r.Name, r.Parent, r.Status, r.Updated, store.NotNull(r.Body), r.ARN, r.Kind, r.Version,
 	).Scan(&r.Created, &r.Version)
 	if errors.Is(err, pgx.ErrNoRows) {
 		// Nothing matched: tell a missing resource from a stale version.
@@ -123,7 +111,7 @@ func (s *Store) UpdateResource(ctx context.Context, r store.Resource) (store.Res
 	}
 	r.Created = r.Created.UTC()
 	r.Updated = stored(r.Updated)
-	r.Body = body(r.Body)
+	r.Body = store.NotNull(r.Body)
 	return r, nil
 }
 
@@ -233,7 +221,7 @@ func encodeToken(q store.ListQuery, c cursor) string {
 	b = append(b, tokenVersion)
 	b = binary.BigEndian.AppendUint64(b, uint64(c.created.UnixMicro()))
 	b = append(b, c.arn...)
-	b = binary.BigEndian.AppendUint64(b, tokenCheck(q, b))
+	b = binary.BigEndian.AppendUint64(b, store.TokenCheck(q, b))
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
@@ -245,7 +233,7 @@ func decodeToken(q store.ListQuery, token string) (cursor, error) {
 		return cursor{}, bad
 	}
 	body, check := b[:len(b)-8], binary.BigEndian.Uint64(b[len(b)-8:])
-	if tokenCheck(q, body) != check {
+	if store.TokenCheck(q, body) != check {
 		return cursor{}, bad
 	}
 	us := int64(binary.BigEndian.Uint64(body[1:9]))
@@ -256,19 +244,4 @@ func decodeToken(q store.ListQuery, token string) (cursor, error) {
 		return cursor{}, bad
 	}
 	return cursor{created: time.UnixMicro(us).UTC(), arn: arn}, nil
-}
-
-// tokenCheck hashes the query a token belongs to together with the token's
-// body. Statuses are sorted: their order does not change the query.
-func tokenCheck(q store.ListQuery, body []byte) uint64 {
-	h := fnv.New64a()
-	st := slices.Clone(q.Status)
-	slices.Sort(st)
-	// NUL separators keep ("ab","c") and ("a","bc") apart.
-	fmt.Fprintf(h, "%s\x00%s\x00%d\x00", q.Kind, q.Parent, len(st))
-	for _, v := range st {
-		fmt.Fprintf(h, "%s\x00", v)
-	}
-	h.Write(body)
-	return h.Sum64()
 }

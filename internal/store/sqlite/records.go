@@ -11,27 +11,6 @@ import (
 
 const insertChunk = `INSERT INTO chunks (dataset, source, job, staged, rows, data) VALUES (?, ?, ?, ?, ?, ?)`
 
-// checkChunk validates c as a chunk of source want; a zero Source is taken
-// as want.
-func checkChunk(c *store.Chunk, want store.Source) error {
-	if c.Source == "" {
-		c.Source = want
-	}
-	switch {
-	case c.Dataset == "":
-		return errs.E(errs.Invalid, "chunk has no dataset")
-	case c.Source != want:
-		return errs.E(errs.Invalid, "chunk of dataset %s has source %q, want %q", c.Dataset, c.Source, want)
-	case c.Rows < 0:
-		return errs.E(errs.Invalid, "chunk of dataset %s has %d rows", c.Dataset, c.Rows)
-	case want == store.Bulk && c.Job == "":
-		return errs.E(errs.Invalid, "bulk chunk of dataset %s has no import job", c.Dataset)
-	case want == store.Put && c.Job != "":
-		return errs.E(errs.Invalid, "put chunk of dataset %s names import job %s", c.Dataset, c.Job)
-	}
-	return nil
-}
-
 // StageChunk stores a Bulk chunk that stays invisible until CommitImport of
 // its job. It fails with errs.Invalid when the chunk has no dataset or job,
 // is not a Bulk chunk, or has negative Rows.
@@ -39,22 +18,14 @@ func (s *Store) StageChunk(ctx context.Context, c store.Chunk) error {
 	if err := s.check(ctx); err != nil {
 		return err
 	}
-	if err := checkChunk(&c, store.Bulk); err != nil {
+	if err := store.CheckChunk(&c, store.Bulk); err != nil {
 		return err
 	}
 	// One statement is its own transaction: the chunk is durable on return.
-	if _, err := s.w.ExecContext(ctx, insertChunk, c.Dataset, c.Source, c.Job, 1, c.Rows, data(c.Data)); err != nil {
+	if _, err := s.w.ExecContext(ctx, insertChunk, c.Dataset, c.Source, c.Job, 1, c.Rows, store.NotNull(c.Data)); err != nil {
 		return fail(ctx, fmt.Sprintf("stage chunk %s/%s", c.Dataset, c.Job), err)
 	}
 	return nil
-}
-
-// data returns b, or an empty slice for nil: the column is NOT NULL.
-func data(b []byte) []byte {
-	if b == nil {
-		return []byte{}
-	}
-	return b
 }
 
 // CommitImport makes the job's staged chunks visible in one transaction.
@@ -107,7 +78,7 @@ func (s *Store) AppendChunks(ctx context.Context, cs []store.Chunk) ([]int64, er
 	}
 	for i := range cs {
 		c := cs[i] // validate a copy: the caller's slice is not ours to change
-		if err := checkChunk(&c, store.Put); err != nil {
+		if err := store.CheckChunk(&c, store.Put); err != nil {
 			return nil, err
 		}
 	}
@@ -119,7 +90,7 @@ func (s *Store) AppendChunks(ctx context.Context, cs []store.Chunk) ([]int64, er
 		}
 		defer stmt.Close()
 		for i, c := range cs {
-			res, err := stmt.ExecContext(ctx, c.Dataset, store.Put, "", 0, c.Rows, data(c.Data))
+			res, err := stmt.ExecContext(ctx, c.Dataset, store.Put, "", 0, c.Rows, store.NotNull(c.Data))
 			if err != nil {
 				return err
 			}

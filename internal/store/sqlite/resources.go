@@ -6,9 +6,6 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
-	"fmt"
-	"hash/fnv"
-	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -39,14 +36,6 @@ func scanResource(row interface{ Scan(...any) error }) (store.Resource, error) {
 	return r, nil
 }
 
-// body returns b, or an empty slice for nil: the column is NOT NULL.
-func body(b []byte) []byte {
-	if b == nil {
-		return []byte{}
-	}
-	return b
-}
-
 // CreateResource stores r with Version 1. It fails with errs.AlreadyExists
 // when the ARN is taken by a resource of any kind, and with errs.Invalid when
 // the ARN or Kind is empty.
@@ -59,7 +48,7 @@ func (s *Store) CreateResource(ctx context.Context, r store.Resource) error {
 	}
 	res, err := s.w.ExecContext(ctx, `INSERT INTO resources (`+resourceColumns+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?) ON CONFLICT (arn) DO NOTHING`,
-		r.ARN, r.Kind, r.Name, r.Parent, r.Status, micros(r.Created), micros(r.Updated), body(r.Body))
+		r.ARN, r.Kind, r.Name, r.Parent, r.Status, micros(r.Created), micros(r.Updated), store.NotNull(r.Body))
 	if err != nil {
 		return fail(ctx, "create resource "+r.ARN, err)
 	}
@@ -101,7 +90,7 @@ func (s *Store) UpdateResource(ctx context.Context, r store.Resource) (store.Res
 		SET name = ?, parent = ?, status = ?, updated = ?, body = ?, version = version + 1
 		WHERE arn = ? AND kind = ? AND version = ?
 		RETURNING created, version`,
-		r.Name, r.Parent, r.Status, micros(r.Updated), body(r.Body), r.ARN, r.Kind, r.Version,
+		r.Name, r.Parent, r.Status, micros(r.Updated), store.NotNull(r.Body), r.ARN, r.Kind, r.Version,
 	).Scan(&created, &r.Version)
 	if errors.Is(err, sql.ErrNoRows) {
 		// Nothing matched: tell a missing resource from a stale version.
@@ -119,7 +108,7 @@ func (s *Store) UpdateResource(ctx context.Context, r store.Resource) (store.Res
 	}
 	r.Created = fromMicros(created)
 	r.Updated = fromMicros(micros(r.Updated)) // as a later Get returns it
-	r.Body = body(r.Body)
+	r.Body = store.NotNull(r.Body)
 	return r, nil
 }
 
@@ -228,7 +217,7 @@ func encodeToken(q store.ListQuery, c cursor) string {
 	b = append(b, tokenVersion)
 	b = binary.BigEndian.AppendUint64(b, uint64(c.created))
 	b = append(b, c.arn...)
-	b = binary.BigEndian.AppendUint64(b, tokenCheck(q, b))
+	b = binary.BigEndian.AppendUint64(b, store.TokenCheck(q, b))
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
@@ -240,7 +229,7 @@ func decodeToken(q store.ListQuery, token string) (cursor, error) {
 		return cursor{}, bad
 	}
 	body, check := b[:len(b)-8], binary.BigEndian.Uint64(b[len(b)-8:])
-	if tokenCheck(q, body) != check {
+	if store.TokenCheck(q, body) != check {
 		return cursor{}, bad
 	}
 	c := cursor{created: int64(binary.BigEndian.Uint64(body[1:9])), arn: string(body[9:])}
@@ -248,19 +237,4 @@ func decodeToken(q store.ListQuery, token string) (cursor, error) {
 		return cursor{}, bad
 	}
 	return c, nil
-}
-
-// tokenCheck hashes the query a token belongs to together with the token's
-// body. Statuses are sorted: their order does not change the query.
-func tokenCheck(q store.ListQuery, body []byte) uint64 {
-	h := fnv.New64a()
-	st := slices.Clone(q.Status)
-	slices.Sort(st)
-	// NUL separators keep ("ab","c") and ("a","bc") apart.
-	fmt.Fprintf(h, "%s\x00%s\x00%d\x00", q.Kind, q.Parent, len(st))
-	for _, v := range st {
-		fmt.Fprintf(h, "%s\x00", v)
-	}
-	h.Write(body)
-	return h.Sum64()
 }

@@ -112,7 +112,7 @@ func TestMigrations(t *testing.T) {
 	if err != nil {
 		t.Fatalf("migrations(): %v", err)
 	}
-	latest := ms[len(ms)-1].version
+	latest := ms[len(ms)-1].Version
 
 	s, err := Open(ctx, dir, Options{})
 	if err != nil {
