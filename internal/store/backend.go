@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"fmt"
 	"hash/fnv"
 	"io/fs"
@@ -99,4 +100,39 @@ func LoadMigrations(fsys fs.FS, dir string) ([]Migration, error) {
 		}
 	}
 	return ms, nil
+}
+
+// RewriteEach is the loop of RewriteChunks that both backends share: for
+// each seq, in order, get loads the chunk (ok false when it vanished since
+// the seqs were listed, e.g. replaced by a FULL import), fn decides, and
+// apply stores a non-nil answer (a Rewrite with Rows 0 deletes the chunk).
+// It checks ctx between chunks and validates fn's answers.
+func RewriteEach(ctx context.Context, seqs []int64, get func(ctx context.Context, seq int64) (Chunk, bool, error),
+	apply func(ctx context.Context, seq int64, rw *Rewrite) error, fn func(Chunk) (*Rewrite, error)) error {
+	for _, seq := range seqs {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		c, ok, err := get(ctx, seq)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			continue
+		}
+		rw, err := fn(c)
+		if err != nil {
+			return err
+		}
+		if rw == nil {
+			continue
+		}
+		if rw.Rows < 0 {
+			return errs.E(errs.Invalid, "rewrite of chunk %d of dataset %s has %d rows", seq, c.Dataset, rw.Rows)
+		}
+		if err := apply(ctx, seq, rw); err != nil {
+			return err
+		}
+	}
+	return nil
 }

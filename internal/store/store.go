@@ -102,8 +102,30 @@ type Records interface {
 	ScanChunks(ctx context.Context, dataset string, source Source, after int64, fn func(Chunk) error) error
 	// CountRecords returns the number of committed rows of the dataset.
 	CountRecords(ctx context.Context, dataset string) (int64, error)
-	// DeleteRecords deletes every chunk of the dataset, staged or committed.
+	// DeleteRecords deletes every chunk of the dataset, staged or committed,
+	// then purges the freed bytes as Purge does.
 	DeleteRecords(ctx context.Context, dataset string) error
+	// RewriteChunks passes every chunk of the dataset that exists when it
+	// starts, staged or committed, to fn in Seq order, one at a time, and
+	// applies fn's answer: nil keeps the chunk; a Rewrite replaces its Rows
+	// and Data, keeping its Seq, Source, Job and staged state; a Rewrite with
+	// Rows 0 deletes it. Each chunk is rewritten in its own transaction, so
+	// a rewrite stopped half-way (fn's error, which is returned, a crash)
+	// leaves some chunks rewritten: fn must give the same answer when it
+	// sees its own output again. Then the freed bytes are purged as Purge
+	// does. Readers see each chunk either whole before or whole after.
+	RewriteChunks(ctx context.Context, dataset string, fn func(Chunk) (*Rewrite, error)) error
+	// Purge makes the bytes of deleted records and resources unreadable
+	// from the store's files as far as the backend can (each backend says
+	// how far on its type). It may wait for readers to finish and fails
+	// with errs.Unavailable when they do not within its patience.
+	Purge(ctx context.Context) error
+}
+
+// Rewrite is the new content of a chunk rewritten by RewriteChunks.
+type Rewrite struct {
+	Rows int // 0 deletes the chunk
+	Data []byte
 }
 
 // Store is everything a backend provides.

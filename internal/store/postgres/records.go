@@ -210,7 +210,8 @@ func (s *Store) CountRecords(ctx context.Context, dataset string) (int64, error)
 	return n, nil
 }
 
-// DeleteRecords deletes every chunk of the dataset, staged or committed.
+// DeleteRecords deletes every chunk of the dataset, staged or committed,
+// then vacuums (see Purge).
 func (s *Store) DeleteRecords(ctx context.Context, dataset string) error {
 	if err := s.check(ctx); err != nil {
 		return err
@@ -218,5 +219,5 @@ func (s *Store) DeleteRecords(ctx context.Context, dataset string) error {
 	if _, err := s.pool.Exec(ctx, `DELETE FROM chunks WHERE dataset = $1`, dataset); err != nil {
 		return fail(ctx, "delete records of "+dataset, err)
 	}
-	return nil
+	return s.Purge(ctx)
 }

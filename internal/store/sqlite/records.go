@@ -168,7 +168,8 @@ func (s *Store) CountRecords(ctx context.Context, dataset string) (int64, error)
 	return n, nil
 }
 
-// DeleteRecords deletes every chunk of the dataset, staged or committed.
+// DeleteRecords deletes every chunk of the dataset, staged or committed,
+// and purges the freed bytes from the files (see Purge).
 func (s *Store) DeleteRecords(ctx context.Context, dataset string) error {
 	if err := s.check(ctx); err != nil {
 		return err
@@ -176,5 +177,5 @@ func (s *Store) DeleteRecords(ctx context.Context, dataset string) error {
 	if _, err := s.w.ExecContext(ctx, `DELETE FROM chunks WHERE dataset = ?`, dataset); err != nil {
 		return fail(ctx, "delete records of "+dataset, err)
 	}
-	return nil
+	return s.Purge(ctx)
 }

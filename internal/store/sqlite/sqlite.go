@@ -168,6 +168,10 @@ func dsn(path string, o Options, writer bool) string {
 		// page_size must precede journal_mode: once the database is in WAL
 		// mode its page size is fixed. The driver applies _pragma first.
 		q.Add("_pragma", fmt.Sprintf("page_size(%d)", o.PageSize))
+		// Deleted records must leave the file (see purge.go); ON, not
+		// FAST, because FAST leaves freed overflow pages, where chunk
+		// blobs live, as they were.
+		q.Add("_pragma", "secure_delete(1)")
 		q.Set("_journal_mode", "WAL")
 		q.Set("_synchronous", "FULL")
 		q.Set("_foreign_keys", "1")

@@ -85,6 +85,7 @@ func TestPragmas(t *testing.T) {
 		{"writer foreign keys", s.w, "foreign_keys", "1"},
 		{"writer busy timeout", s.w, "busy_timeout", "10000"},
 		{"page size", s.w, "page_size", "16384"},
+		{"writer secure delete", s.w, "secure_delete", "1"},
 		{"reader journal", s.r, "journal_mode", "wal"},
 		{"reader query only", s.r, "query_only", "1"},
 		{"reader busy timeout", s.r, "busy_timeout", "10000"},

@@ -24,6 +24,7 @@ func runRecords(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("ScanDoesNotBlockWriters", func(t *testing.T) { testScanDoesNotBlockWriters(t, open(t)) })
 	t.Run("Count", func(t *testing.T) { testCount(t, open(t)) })
 	t.Run("DeleteRecords", func(t *testing.T) { testDeleteRecords(t, open(t)) })
+	t.Run("RewriteChunks", func(t *testing.T) { testRewriteChunks(t, open(t)) })
 	t.Run("LargeChunk", func(t *testing.T) { testLargeChunk(t, open(t)) })
 	t.Run("InvalidChunks", func(t *testing.T) { testInvalidChunks(t, open(t)) })
 	t.Run("ConcurrentAppend", func(t *testing.T) { testConcurrentAppend(t, open(t)) })
@@ -569,5 +570,69 @@ func testConcurrentAppend(t *testing.T, s store.Store) {
 	}
 	if n := count(t, s, "ds"); n != writers*calls*perCall+20 {
 		t.Errorf("CountRecords = %d, want %d", n, writers*calls*perCall+20)
+	}
+}
+
+func testRewriteChunks(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	must(t, "StageChunk", s.StageChunk(ctx, bulkChunk("ds", "j1", 2, "a")))
+	must(t, "CommitImport", s.CommitImport(ctx, "ds", "j1", false))
+	must(t, "StageChunk", s.StageChunk(ctx, bulkChunk("ds", "j2", 3, "b")))
+	_, err := s.AppendChunks(ctx, []store.Chunk{putChunk("ds", 1, "c"), putChunk("other", 4, "x")})
+	must(t, "AppendChunks", err)
+	before := scan(t, s, "ds", "", 0)
+
+	var seen []string
+	err = s.RewriteChunks(ctx, "ds", func(c store.Chunk) (*store.Rewrite, error) {
+		seen = append(seen, fmt.Sprintf("%s/%s/%d", c.Data, c.Source, c.Rows))
+		switch string(c.Data) {
+		case "a":
+			return &store.Rewrite{Rows: 1, Data: []byte("a2")}, nil
+		case "b":
+			return &store.Rewrite{}, nil // delete the staged chunk
+		}
+		return nil, nil
+	})
+	must(t, "RewriteChunks", err)
+	if want := []string{"a/BULK/2", "b/BULK/3", "c/PUT/1"}; !slices.Equal(seen, want) {
+		t.Errorf("RewriteChunks visited %q, want %q (every chunk, staged too, in Seq order)", seen, want)
+	}
+	after := scan(t, s, "ds", "", 0)
+	if got := payloads(after); !slices.Equal(got, []string{"a2", "c"}) {
+		t.Fatalf("ScanChunks after RewriteChunks = %q, want [a2 c]", got)
+	}
+	if after[0].Seq != before[0].Seq || after[0].Source != store.Bulk || after[0].Job != "j1" || after[1].Seq != before[1].Seq {
+		t.Errorf("rewritten chunks = %+v, want the Seqs, Source and Job of %+v", after, before)
+	}
+	if n := count(t, s, "ds"); n != 2 {
+		t.Errorf("CountRecords after RewriteChunks = %d, want 2", n)
+	}
+	// The deleted staged chunk does not come back when its job commits.
+	must(t, "CommitImport(j2)", s.CommitImport(ctx, "ds", "j2", false))
+	if got := payloads(scan(t, s, "ds", "", 0)); !slices.Equal(got, []string{"a2", "c"}) {
+		t.Errorf("after committing the job of a deleted staged chunk = %q, want [a2 c]", got)
+	}
+	if got := payloads(scan(t, s, "other", "", 0)); !slices.Equal(got, []string{"x"}) {
+		t.Errorf("other dataset after RewriteChunks = %q, want [x]", got)
+	}
+
+	// fn's error stops the rewrite and is returned.
+	stop := errors.New("stop")
+	calls := 0
+	err = s.RewriteChunks(ctx, "ds", func(store.Chunk) (*store.Rewrite, error) {
+		calls++
+		return nil, stop
+	})
+	if !errors.Is(err, stop) || calls != 1 {
+		t.Errorf("RewriteChunks with failing fn = %v after %d calls, want %v after 1", err, calls, stop)
+	}
+	err = s.RewriteChunks(ctx, "ds", func(store.Chunk) (*store.Rewrite, error) { return &store.Rewrite{Rows: -1}, nil })
+	mustKind(t, "RewriteChunks(Rows -1)", err, errs.Invalid)
+	must(t, "RewriteChunks(no chunks)", s.RewriteChunks(ctx, "none", func(store.Chunk) (*store.Rewrite, error) {
+		return nil, errors.New("called for a dataset without chunks")
+	}))
+	must(t, "Purge", s.Purge(ctx))
+	if got := payloads(scan(t, s, "ds", "", 0)); !slices.Equal(got, []string{"a2", "c"}) {
+		t.Errorf("after Purge = %q, want [a2 c]", got)
 	}
 }

@@ -104,6 +104,10 @@ func testCancelledContext(t *testing.T, s store.Store) {
 		}},
 		{"CountRecords", func() error { _, err := s.CountRecords(cctx, "ds"); return err }},
 		{"DeleteRecords", func() error { return s.DeleteRecords(cctx, "ds") }},
+		{"RewriteChunks", func() error {
+			return s.RewriteChunks(cctx, "ds", func(store.Chunk) (*store.Rewrite, error) { return &store.Rewrite{}, nil })
+		}},
+		{"Purge", func() error { return s.Purge(cctx) }},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
