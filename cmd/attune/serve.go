@@ -25,6 +25,7 @@ import (
 	"github.com/attune-dev/attune/internal/campaign"
 	"github.com/attune-dev/attune/internal/dataset"
 	"github.com/attune-dev/attune/internal/events"
+	"github.com/attune-dev/attune/internal/quota"
 	"github.com/attune-dev/attune/internal/serving"
 	"github.com/attune-dev/attune/internal/store"
 	"github.com/attune-dev/attune/internal/store/postgres"
@@ -56,6 +57,7 @@ type serveConfig struct {
 	logLevel       string
 	accessKey      string
 	secretKey      string
+	quotas         quota.Limits
 }
 
 // parseServe reads flags, falling back to ATTUNE_* environment variables for
@@ -82,6 +84,8 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 	fs.StringVar(&c.storeSchema, "store-schema", "attune", "PostgreSQL schema of the store, created if missing (env ATTUNE_STORE_SCHEMA)")
 	fs.StringVar(&c.addrFile, "addr-file", "", "write the bound listen address to this file once serving (env ATTUNE_ADDR_FILE)")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error (env ATTUNE_LOG_LEVEL)")
+	var quotaSpecs quotaFlag
+	fs.Var(&quotaSpecs, "quota", "raise or lower a quota, NAME=N, repeatable or comma-separated; see README (env ATTUNE_QUOTA)")
 	if err := fs.Parse(args); err != nil {
 		return c, usageError{err}
 	}
@@ -105,6 +109,11 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 	if envErr != nil {
 		return c, envErr
 	}
+	q, err := quota.Parse(quotaSpecs)
+	if err != nil {
+		return c, usageError{fmt.Errorf("--quota: %w", err)}
+	}
+	c.quotas = q
 	if len(c.account) != 12 || strings.Trim(c.account, "0123456789") != "" {
 		return c, usageError{fmt.Errorf("--account-id %q must be 12 digits", c.account)}
 	}
@@ -162,7 +171,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if share == 0 {
 		share = -1 // 0 on the command line means "fail on any bad row"; Options reads 0 as the default
 	}
-	ds := dataset.New(st, locs, dataset.Options{Scope: scope, MaxBadRowShare: share, Workers: c.importWorkers}, time.Now, log)
+	ds := dataset.New(st, locs, dataset.Options{Scope: scope, MaxBadRowShare: share, Workers: c.importWorkers, Quotas: c.quotas,
+		MaxActiveImports: c.quotas.Get(quota.ActiveImportJobs)}, time.Now, log)
 
 	artifacts, err := local.New(filepath.Join(c.dataDir, "artifacts"))
 	if err != nil {
@@ -170,16 +180,17 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	reg := registry()
 	tr := train.New(st, artifacts, reg, train.Options{Scope: scope, Workers: c.trainWorkers, MinInteractions: c.minInteract,
-		MinUsers: c.minUsers, Seed: c.seed}, time.Now, log)
+		MinUsers: c.minUsers, Seed: c.seed, Quotas: c.quotas, MaxActiveVersions: c.quotas.Get(quota.ActiveVersions)}, time.Now, log)
 
-	fl := campaign.NewFilters(st, filterSchemas{ds}, campaign.Options{Scope: scope}, time.Now, log)
+	fl := campaign.NewFilters(st, filterSchemas{ds}, campaign.Options{Scope: scope, Quotas: c.quotas}, time.Now, log)
 	sv := serving.New(st, artifacts, reg, serving.Options{MaxHistory: c.maxHistory, Filters: fl, ExactScoring: c.exactScoring}, log)
-	cs := campaign.New(st, campaignVersions{tr}, campaignDeployer{sv}, campaign.Options{Scope: scope}, time.Now, log)
+	cs := campaign.New(st, campaignVersions{tr}, campaignDeployer{sv}, campaign.Options{Scope: scope, Quotas: c.quotas}, time.Now, log)
 
 	ev := events.New(st, sv, events.Options{Scope: scope, RateLimit: c.eventsRate, QueueSize: c.eventsQueue}, time.Now, log)
+	ds.SetForgetter(userForgetter{sv: sv, ev: ev})
 
 	tr.SetDeployer(recommenderDeployer{sv})
-	bs := batch.New(st, &batchScorer{tr: tr, sv: sv, reg: reg, st: st, artifacts: artifacts, scope: scope}, locs, batch.Options{Scope: scope}, time.Now, log)
+	bs := batch.New(st, &batchScorer{tr: tr, sv: sv, reg: reg, st: st, artifacts: artifacts, scope: scope}, locs, batch.Options{Scope: scope, MaxActive: c.quotas.Get(quota.ActiveBatchJobs)}, time.Now, log)
 
 	credMap := map[string]string{creds.AccessKey: creds.Secret}
 	console := web.New(web.Deps{Datasets: ds, Training: tr, Campaigns: cs, Runtime: sv}, web.Options{Credentials: credMap, Log: log})

@@ -183,6 +183,9 @@ func importJobWire(j *dataset.ImportJob, full bool) importJobOut {
 
 func registerDatasets(ops map[string]operation, svc datasetService) {
 	registerExports(ops, svc)
+	if dl, ok := svc.(deletionService); ok {
+		registerDeletions(ops, dl)
+	}
 	type createGroupIn struct {
 		Name      string `json:"name"`
 		RoleArn   string `json:"roleArn"`

@@ -17,6 +17,7 @@ const (
 	Dataset          = "dataset"
 	DatasetImportJob = "dataset-import-job"
 	DatasetExportJob = "dataset-export-job"
+	DataDeletionJob  = "data-deletion-job"
 	Solution         = "solution"
 	SolutionVersion  = "solution-version" // ARN type is "solution" with two path parts
 	Campaign         = "campaign"

@@ -18,6 +18,7 @@ import (
 	"github.com/attune-dev/attune/internal/arn"
 	"github.com/attune-dev/attune/internal/corpus"
 	"github.com/attune-dev/attune/internal/errs"
+	"github.com/attune-dev/attune/internal/quota"
 	"github.com/attune-dev/attune/internal/recipe"
 	"github.com/attune-dev/attune/internal/resource"
 	"github.com/attune-dev/attune/internal/store"
@@ -112,6 +113,9 @@ type Options struct {
 	Scope arn.Scope
 	// Poll is how often the runner rescans besides being kicked; 0 means 2s.
 	Poll time.Duration
+	// Quotas caps campaigns and filters per dataset group; the zero value
+	// holds Personalize's defaults.
+	Quotas quota.Limits
 }
 
 // Service implements the campaign operations and runs deployments.
@@ -166,6 +170,19 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (*Campaign, error)
 	}
 	v, err := s.resolve(ctx, in.SolutionVersionARN, in.Config.SyncWithLatest)
 	if err != nil {
+		return nil, err
+	}
+	all, err := campaigns.All(ctx, s.st, "")
+	if err != nil {
+		return nil, err
+	}
+	inGroup := 0
+	for _, c := range all {
+		if c.GroupARN == v.GroupARN {
+			inGroup++
+		}
+	}
+	if err := s.opts.Quotas.Check(quota.CampaignsPerGroup, inGroup, v.GroupARN); err != nil {
 		return nil, err
 	}
 	t := s.now()

@@ -10,13 +10,10 @@ import (
 	"github.com/attune-dev/attune/internal/arn"
 	"github.com/attune-dev/attune/internal/errs"
 	"github.com/attune-dev/attune/internal/filter"
+	"github.com/attune-dev/attune/internal/quota"
 	"github.com/attune-dev/attune/internal/resource"
 	"github.com/attune-dev/attune/internal/store"
 )
-
-// MaxFiltersPerGroup is Personalize's default quota of filters per dataset
-// group; CreateFilter answers LimitExceededException above it.
-const MaxFiltersPerGroup = 10
 
 // Filter is a Personalize filter: a filter expression of one dataset group.
 // Meta.Parent is the dataset group ARN, so that DeleteDatasetGroup sees the
@@ -81,7 +78,7 @@ type CreateFilterInput struct {
 // Items and Users schemas and stores the filter in CREATE PENDING; Run
 // makes it ACTIVE. Errors: errs.Invalid (name, ARN, or an expression
 // error that gives the position and what was expected), errs.NotFound
-// (dataset group), errs.LimitExceeded (MaxFiltersPerGroup),
+// (dataset group), errs.LimitExceeded (Options.Quotas),
 // errs.AlreadyExists.
 func (fs *Filters) Create(ctx context.Context, in CreateFilterInput) (*Filter, error) {
 	if err := arn.CheckName("name", in.Name); err != nil {
@@ -104,12 +101,12 @@ func (fs *Filters) Create(ctx context.Context, in CreateFilterInput) (*Filter, e
 	if err := f.Validate(sch); err != nil {
 		return nil, errs.Wrap(errs.Invalid, err, "filterExpression: %s", errs.Message(err))
 	}
-	existing, err := filters.All(ctx, fs.st, in.GroupARN)
+	n, err := resource.Count(ctx, fs.st, arn.Filter, in.GroupARN)
 	if err != nil {
 		return nil, err
 	}
-	if len(existing) >= MaxFiltersPerGroup {
-		return nil, errs.E(errs.LimitExceeded, "Dataset group %s already has %d filters; the limit is %d", in.GroupARN, len(existing), MaxFiltersPerGroup)
+	if err := fs.opts.Quotas.Check(quota.FiltersPerGroup, n, in.GroupARN); err != nil {
+		return nil, err
 	}
 	t := fs.now()
 	out := &Filter{GroupARN: in.GroupARN, Expression: in.Expression, Tags: in.Tags}

@@ -3,6 +3,7 @@ package campaign
 import (
 	"context"
 	"fmt"
+	"github.com/attune-dev/attune/internal/quota"
 	"io"
 	"log/slog"
 	"strings"
@@ -168,7 +169,7 @@ func TestFilterNotActiveYet(t *testing.T) {
 func TestFilterLimitAndPagination(t *testing.T) {
 	fs := newFilters(t)
 	ctx := t.Context()
-	for i := range MaxFiltersPerGroup {
+	for i := range quota.Default(quota.FiltersPerGroup) {
 		if _, err := fs.Create(ctx, CreateFilterInput{Name: fmt.Sprintf("f%02d", i), GroupARN: groupA,
 			Expression: fmt.Sprintf(`EXCLUDE ItemID WHERE Items.PRICE > %d`, i)}); err != nil {
 			t.Fatal(err)
@@ -176,7 +177,7 @@ func TestFilterLimitAndPagination(t *testing.T) {
 	}
 	_, err := fs.Create(ctx, CreateFilterInput{Name: "one-too-many", GroupARN: groupA, Expression: `EXCLUDE ItemID WHERE Items.PRICE > 99`})
 	if errs.KindOf(err) != errs.LimitExceeded {
-		t.Errorf("Create #%d = %v, want LimitExceeded", MaxFiltersPerGroup+1, err)
+		t.Errorf("Create #%d = %v, want LimitExceeded", quota.Default(quota.FiltersPerGroup)+1, err)
 	}
 	if _, err := fs.Create(ctx, CreateFilterInput{Name: "other-group", GroupARN: groupB, Expression: `EXCLUDE ItemID WHERE Interactions.EVENT_TYPE IN ("*")`}); err != nil {
 		t.Errorf("Create in another group = %v; the quota is per group", err)
@@ -199,7 +200,7 @@ func TestFilterLimitAndPagination(t *testing.T) {
 		}
 		token = next
 	}
-	if len(seen) != MaxFiltersPerGroup {
-		t.Errorf("List(group a) paged through %d filters, want %d", len(seen), MaxFiltersPerGroup)
+	if len(seen) != quota.Default(quota.FiltersPerGroup) {
+		t.Errorf("List(group a) paged through %d filters, want %d", len(seen), quota.Default(quota.FiltersPerGroup))
 	}
 }

@@ -147,18 +147,29 @@ func (b *Builder) AddBatch(batch *records.Batch, f Filter) error {
 // Interactions returns what was added. The builder must not be used after.
 func (b *Builder) Interactions() *recipe.Interactions { return b.out }
 
+// ScanBatches decodes every committed chunk of a dataset from source (""
+// means both) and passes it to fn with its sequence number, in Seq order,
+// one chunk in memory at a time. It is the one chunk-scan loop that
+// training, serving, exports and deletion share. fn's error stops the scan
+// and is returned as is.
+func ScanBatches(ctx context.Context, sc ChunkScanner, datasetARN string, source store.Source, fn func(seq int64, b *records.Batch) error) error {
+	return sc.ScanChunks(ctx, datasetARN, source, 0, func(c store.Chunk) error {
+		batch, err := records.Decode(c.Data)
+		if err != nil {
+			return fmt.Errorf("chunk %d: %w", c.Seq, err)
+		}
+		return fn(c.Seq, batch)
+	})
+}
+
 // LoadInteractions streams every committed chunk of an interactions dataset
 // through f. It returns the data and the sequence number of the last chunk
 // read, from which a reader can later continue.
 func LoadInteractions(ctx context.Context, sc ChunkScanner, datasetARN string, f Filter) (*recipe.Interactions, int64, error) {
 	b := NewBuilder()
 	var last int64
-	err := sc.ScanChunks(ctx, datasetARN, "", 0, func(c store.Chunk) error {
-		batch, err := records.Decode(c.Data)
-		if err != nil {
-			return fmt.Errorf("chunk %d: %w", c.Seq, err)
-		}
-		last = c.Seq
+	err := ScanBatches(ctx, sc, datasetARN, "", func(seq int64, batch *records.Batch) error {
+		last = seq
 		return b.AddBatch(batch, f)
 	})
 	if err != nil {

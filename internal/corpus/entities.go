@@ -10,7 +10,6 @@ import (
 	"github.com/attune-dev/attune/internal/recipe"
 	"github.com/attune-dev/attune/internal/records"
 	"github.com/attune-dev/attune/internal/schema"
-	"github.com/attune-dev/attune/internal/store"
 )
 
 // Entities are the users or items of a dataset: the latest row of each id.
@@ -82,7 +81,7 @@ func (e *Entities) AddBatch(b *records.Batch) error {
 			row[i].Null = true
 		}
 		for ci := range b.Columns {
-			row[cols[ci]] = value(&b.Columns[ci], r)
+			row[cols[ci]] = b.Columns[ci].Value(r)
 		}
 		if idx, ok := e.Index[id]; ok {
 			e.Values[idx] = row
@@ -95,37 +94,10 @@ func (e *Entities) AddBatch(b *records.Batch) error {
 	return nil
 }
 
-func value(c *records.Column, r int) schema.Value {
-	if c.IsNull(r) {
-		return schema.Value{Null: true}
-	}
-	switch c.Type {
-	case schema.String:
-		s, _ := c.String(r)
-		return schema.Value{Str: s}
-	case schema.Int, schema.Long:
-		v, _ := c.Int(r)
-		return schema.Value{Int: v}
-	case schema.Float, schema.Double:
-		v, _ := c.Float(r)
-		return schema.Value{Float: v}
-	case schema.Boolean:
-		v, _ := c.Bool(r)
-		return schema.Value{Bool: v}
-	}
-	return schema.Value{Null: true}
-}
-
 // LoadEntities reads every committed chunk of a users or items dataset.
 func LoadEntities(ctx context.Context, sc ChunkScanner, datasetARN, idField string) (*Entities, error) {
 	e := NewEntities(idField)
-	err := sc.ScanChunks(ctx, datasetARN, "", 0, func(c store.Chunk) error {
-		b, err := records.Decode(c.Data)
-		if err != nil {
-			return fmt.Errorf("chunk %d: %w", c.Seq, err)
-		}
-		return e.AddBatch(b)
-	})
+	err := ScanBatches(ctx, sc, datasetARN, "", func(_ int64, b *records.Batch) error { return e.AddBatch(b) })
 	if err != nil {
 		return nil, fmt.Errorf("load %s of %s: %w", idField, datasetARN, err)
 	}

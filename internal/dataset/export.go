@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/attune-dev/attune/internal/arn"
+	"github.com/attune-dev/attune/internal/corpus"
 	"github.com/attune-dev/attune/internal/errs"
 	"github.com/attune-dev/attune/internal/records"
 	"github.com/attune-dev/attune/internal/resource"
@@ -239,11 +240,7 @@ func (s *Service) export(ctx context.Context, j *ExportJob) (*ExportReport, erro
 // source ("" = both), adding their rows to *rows when rows is not nil.
 func (s *Service) batches(ctx context.Context, datasetARN string, source store.Source, rows *int64) iter.Seq2[*records.Batch, error] {
 	return func(yield func(*records.Batch, error) bool) {
-		err := s.st.ScanChunks(ctx, datasetARN, source, 0, func(c store.Chunk) error {
-			b, err := records.Decode(c.Data)
-			if err != nil {
-				return fmt.Errorf("chunk %d: %w", c.Seq, err)
-			}
+		err := corpus.ScanBatches(ctx, s.st, datasetARN, source, func(_ int64, b *records.Batch) error {
 			if rows != nil {
 				*rows += int64(b.Rows)
 			}

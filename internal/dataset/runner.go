@@ -26,6 +26,9 @@ func (s *Service) Run(ctx context.Context) error {
 	if err := s.recoverExports(ctx); err != nil {
 		return fmt.Errorf("dataset runner: recover exports: %w", err)
 	}
+	if err := s.recoverDeletions(ctx); err != nil {
+		return fmt.Errorf("dataset runner: recover data deletion jobs: %w", err)
+	}
 	s.runner.Run(ctx)
 	return nil
 }
@@ -50,7 +53,8 @@ func (s *Service) recover(ctx context.Context) error {
 	return nil
 }
 
-// pending lists import and export jobs waiting to run, oldest first.
+// pending lists import, export and data deletion jobs waiting to run,
+// oldest first.
 func (s *Service) pending(ctx context.Context) ([]string, error) {
 	type job struct {
 		arn     string
@@ -71,6 +75,13 @@ func (s *Service) pending(ctx context.Context) ([]string, error) {
 	for _, j := range exs {
 		all = append(all, job{j.ARN, j.Created})
 	}
+	dls, err := deletions.All(ctx, s.st, "", DeletionPending)
+	if err != nil {
+		return nil, err
+	}
+	for _, j := range dls {
+		all = append(all, job{j.ARN, j.Created})
+	}
 	sort.Slice(all, func(i, j int) bool { return all[i].created.Before(all[j].created) })
 	ids := make([]string, len(all))
 	for i, j := range all {
@@ -79,10 +90,14 @@ func (s *Service) pending(ctx context.Context) ([]string, error) {
 	return ids, nil
 }
 
-// runJob runs an import or an export job, told apart by its ARN.
+// runJob runs an import, export or data deletion job, told apart by its ARN.
 func (s *Service) runJob(ctx context.Context, jobARN string) {
 	if strings.Contains(jobARN, ":"+arn.DatasetExportJob+"/") {
 		s.runExport(ctx, jobARN)
+		return
+	}
+	if strings.Contains(jobARN, ":"+arn.DataDeletionJob+"/") {
+		s.runDeletion(ctx, jobARN)
 		return
 	}
 	s.runImport(ctx, jobARN)

@@ -10,6 +10,7 @@ import (
 	"github.com/attune-dev/attune/internal/arn"
 	"github.com/attune-dev/attune/internal/errs"
 	"github.com/attune-dev/attune/internal/jobs"
+	"github.com/attune-dev/attune/internal/quota"
 	"github.com/attune-dev/attune/internal/resource"
 	"github.com/attune-dev/attune/internal/schema"
 	"github.com/attune-dev/attune/internal/store"
@@ -41,6 +42,9 @@ type Options struct {
 	// Poll is how often the runner rescans for pending work besides being
 	// kicked; 0 means 2s.
 	Poll time.Duration
+	// Quotas caps dataset groups, schemas and pending data deletion jobs;
+	// the zero value holds Personalize's defaults.
+	Quotas quota.Limits
 }
 
 // DefaultOptions returns the defaults described on Options.
@@ -58,6 +62,7 @@ type Service struct {
 	now    func() time.Time
 	log    *slog.Logger
 	runner *jobs.Runner
+	forget Forgetter // nil: data deletion jobs clean only the store
 }
 
 // New returns a service; call Run to start its background work.
@@ -113,6 +118,13 @@ func (s *Service) CreateGroup(ctx context.Context, in CreateGroupInput) (*Group,
 	if in.RoleARN != "" && in.KMSKeyARN == "" {
 		return nil, errs.E(errs.Invalid, "roleArn is only valid together with kmsKeyArn")
 	}
+	n, err := resource.Count(ctx, s.st, arn.DatasetGroup, "")
+	if err != nil {
+		return nil, err
+	}
+	if err := s.opts.Quotas.Check(quota.DatasetGroups, n, ""); err != nil {
+		return nil, err
+	}
 	g := &Group{RoleARN: in.RoleARN, KMSKeyARN: in.KMSKeyARN, Domain: in.Domain, Tags: in.Tags}
 	s.stamp(&g.Meta, s.opts.Scope.Build(arn.DatasetGroup, in.Name), in.Name, "", StatusCreatePending)
 	if err := groups.Create(ctx, s.st, g); err != nil {
@@ -161,7 +173,12 @@ func (s *Service) DeleteGroup(ctx context.Context, groupARN string) error {
 			return errs.E(errs.InUse, "Dataset group %s still has a %s (%s): delete it first", groupARN, k, page[0].ARN)
 		}
 	}
-	return groups.Delete(ctx, s.st, groupARN)
+	if err := groups.Delete(ctx, s.st, groupARN); err != nil {
+		return err
+	}
+	// The group's datasets were purged when they were deleted; this also
+	// clears what is left of the group's own resources from the files.
+	return s.st.Purge(ctx)
 }
 
 // CreateSchema validates and stores a schema.
@@ -173,6 +190,13 @@ func (s *Service) CreateSchema(ctx context.Context, name, text, domain string) (
 		return nil, err
 	}
 	if _, err := schema.Parse(text); err != nil {
+		return nil, err
+	}
+	n, err := resource.Count(ctx, s.st, arn.Schema, "")
+	if err != nil {
+		return nil, err
+	}
+	if err := s.opts.Quotas.Check(quota.Schemas, n, ""); err != nil {
 		return nil, err
 	}
 	sc := &Schema{Text: text, Domain: domain}

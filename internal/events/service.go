@@ -159,3 +159,10 @@ func (s *Service) wake() {
 	default:
 	}
 }
+
+// ForgetUsers drops the anonymous-session links of users a data deletion
+// job removed from a dataset group, so later anonymous events of those
+// sessions are no longer stored as theirs.
+func (s *Service) ForgetUsers(groupARN string, users, sessions map[string]struct{}) {
+	s.sessions.forget(groupARN, users, sessions)
+}

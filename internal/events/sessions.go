@@ -48,3 +48,22 @@ func (m *sessionMap) put(group, session, user string) {
 	}
 	m.users[k] = user
 }
+
+// forget drops the links of a group's sessions that belong to users, or
+// are listed in sessions. Their slots in order stay until the ring reaches
+// them; a session linked again meanwhile may then be forgotten early,
+// which only costs a later anonymous event its attribution.
+func (m *sessionMap) forget(group string, users, sessions map[string]struct{}) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for k, u := range m.users {
+		if k.group != group {
+			continue
+		}
+		_, byUser := users[u]
+		_, bySession := sessions[k.session]
+		if byUser || bySession {
+			delete(m.users, k)
+		}
+	}
+}

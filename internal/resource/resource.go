@@ -178,3 +178,21 @@ func (k Kind[T, P]) All(ctx context.Context, st store.Resources, parent string, 
 		token = next
 	}
 }
+
+// Count returns how many resources of kind exist under parent ("" = all),
+// keeping only those in one of the statuses when any are given. It reads
+// only the envelopes, page by page, for quota checks.
+func Count(ctx context.Context, st store.Resources, kind, parent string, status ...string) (int, error) {
+	n, token := 0, ""
+	for {
+		page, next, err := st.ListResources(ctx, store.ListQuery{Kind: kind, Parent: parent, Status: status, PageToken: token, Limit: 100})
+		if err != nil {
+			return 0, fmt.Errorf("count %s: %w", kind, err)
+		}
+		n += len(page)
+		if next == "" {
+			return n, nil
+		}
+		token = next
+	}
+}

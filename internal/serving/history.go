@@ -8,8 +8,6 @@ import (
 
 	"github.com/attune-dev/attune/internal/corpus"
 	"github.com/attune-dev/attune/internal/recipe"
-	"github.com/attune-dev/attune/internal/records"
-	"github.com/attune-dev/attune/internal/store"
 )
 
 // hevent is one interaction of a history in the group's own id space (item
@@ -56,20 +54,11 @@ type histories struct {
 // keeps the newest maxPerUser interactions of each user. It returns the
 // sequence number of the last chunk read.
 func loadHistories(ctx context.Context, sc corpus.ChunkScanner, datasetARN string, maxPerUser int) (*histories, int64, error) {
-	b := corpus.NewBuilder()
-	var through int64
-	err := sc.ScanChunks(ctx, datasetARN, "", 0, func(c store.Chunk) error {
-		batch, err := records.Decode(c.Data)
-		if err != nil {
-			return fmt.Errorf("chunk %d: %w", c.Seq, err)
-		}
-		through = c.Seq
-		return b.AddBatch(batch, corpus.NoFilter)
-	})
+	in, through, err := corpus.LoadInteractions(ctx, sc, datasetARN, corpus.NoFilter)
 	if err != nil {
-		return nil, 0, fmt.Errorf("load histories of %s: %w", datasetARN, err)
+		return nil, 0, fmt.Errorf("load histories: %w", err)
 	}
-	return buildHistories(b.Interactions(), maxPerUser), through, nil
+	return buildHistories(in, maxPerUser), through, nil
 }
 
 // buildHistories groups interactions by user (a counting sort), orders each

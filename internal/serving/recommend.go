@@ -587,9 +587,10 @@ func checkCount(n int, metadata bool) (int, error) {
 	return n, nil
 }
 
-// user returns the model's index of a user id, or -1.
+// user returns the model's index of a user id, or -1 (also for a user a
+// data deletion job removed).
 func (l *loaded) user(id string) int32 {
-	if u, ok := l.userIndex[id]; ok {
+	if u, ok := l.userIndex[id]; ok && !l.g.isForgotten(id) {
 		return u
 	}
 	return -1

@@ -137,8 +137,12 @@ type group struct {
 	catalog      atomic.Pointer[corpus.Entities] // items
 	users        atomic.Pointer[corpus.Entities]
 	// itemsStale and usersStale say a catalogue changed since it was
-	// loaded; queued that the group waits in Service.reloads.
-	itemsStale, usersStale, queued atomic.Bool
+	// loaded, histStale that deleted users call for rebuilding everything;
+	// queued that the group waits in Service.reloads.
+	itemsStale, usersStale, histStale, queued atomic.Bool
+	// forgotten holds users a data deletion job removed (see Forget); nil
+	// when none.
+	forgotten atomic.Pointer[map[string]struct{}]
 
 	// mu guards the fields below; Observe holds it while appending so that
 	// a history being rebuilt also receives the events.
@@ -338,6 +342,15 @@ func (s *Service) Run(ctx context.Context) error {
 			return nil
 		case g := <-s.reloads:
 			g.queued.Store(false)
+			if g.histStale.Swap(false) && g.hist.Load() != nil {
+				// A group no campaign loaded has nothing to rebuild.
+				g.itemsStale.Store(false)
+				g.usersStale.Store(false)
+				if err := s.refreshGroup(ctx, g); err != nil && ctx.Err() == nil {
+					s.log.Error("reload group after a data deletion", "group", g.arn, "err", err)
+				}
+				continue // refreshGroup reloaded both catalogues too
+			}
 			for _, c := range []struct {
 				stale   *atomic.Bool
 				dataset string

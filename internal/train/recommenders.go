@@ -13,6 +13,7 @@ import (
 	"github.com/attune-dev/attune/internal/errs"
 	"github.com/attune-dev/attune/internal/jobs"
 	"github.com/attune-dev/attune/internal/model"
+	"github.com/attune-dev/attune/internal/quota"
 	"github.com/attune-dev/attune/internal/recipe"
 	"github.com/attune-dev/attune/internal/resource"
 )
@@ -160,6 +161,9 @@ func (s *Service) CreateRecommender(ctx context.Context, in CreateRecommenderInp
 		return nil, errs.E(errs.InUse, "Dataset group %s is %s, not ACTIVE", in.GroupARN, g.Status)
 	}
 	if err := checkExploration(in.Config.Exploration); err != nil {
+		return nil, err
+	}
+	if err := s.checkPerGroup(ctx, quota.RecommendersPerGroup, arn.Recommender, in.GroupARN); err != nil {
 		return nil, err
 	}
 	t := s.now()

@@ -18,7 +18,6 @@ import (
 	"github.com/attune-dev/attune/internal/model"
 	"github.com/attune-dev/attune/internal/recipe"
 	"github.com/attune-dev/attune/internal/records"
-	"github.com/attune-dev/attune/internal/store"
 )
 
 // Run trains pending solution versions until ctx is done. At start it
@@ -180,12 +179,8 @@ func (s *Service) Data(ctx context.Context, groupARN string, f corpus.Filter) (*
 		return nil, 0, err
 	}
 	var through int64
-	err = s.st.ScanChunks(ctx, interactionsARN, "", 0, func(c store.Chunk) error {
-		batch, err := records.Decode(c.Data)
-		if err != nil {
-			return fmt.Errorf("chunk %d: %w", c.Seq, err)
-		}
-		through = max(through, c.Seq)
+	err = corpus.ScanBatches(ctx, s.st, interactionsARN, "", func(seq int64, batch *records.Batch) error {
+		through = max(through, seq)
 		return b.AddBatch(batch, f)
 	})
 	if err != nil {

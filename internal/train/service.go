@@ -13,7 +13,9 @@ import (
 	"github.com/attune-dev/attune/internal/blob"
 	"github.com/attune-dev/attune/internal/errs"
 	"github.com/attune-dev/attune/internal/jobs"
+	"github.com/attune-dev/attune/internal/quota"
 	"github.com/attune-dev/attune/internal/recipe"
+	"github.com/attune-dev/attune/internal/resource"
 	"github.com/attune-dev/attune/internal/store"
 )
 
@@ -33,6 +35,9 @@ type Options struct {
 	Seed int64
 	// Poll is how often the runner rescans besides being kicked; 0 means 2s.
 	Poll time.Duration
+	// Quotas caps solutions and recommenders per dataset group; the zero
+	// value holds Personalize's defaults.
+	Quotas quota.Limits
 }
 
 // Service implements solutions and solution versions.
@@ -118,6 +123,9 @@ func (s *Service) CreateSolution(ctx context.Context, in CreateSolutionInput) (*
 	}
 	if g.Status != StatusActive {
 		return nil, errs.E(errs.InUse, "Dataset group %s is %s, not ACTIVE", in.GroupARN, g.Status)
+	}
+	if err := s.checkPerGroup(ctx, quota.SolutionsPerGroup, arn.Solution, in.GroupARN); err != nil {
+		return nil, err
 	}
 	if len(in.EventType) > 256 {
 		return nil, errs.E(errs.Invalid, "eventType is longer than 256 characters")
@@ -436,3 +444,13 @@ func randomHex(n int) string {
 }
 
 func errInUse(format string, args ...any) error { return errs.E(errs.InUse, format, args...) }
+
+// checkPerGroup applies a per-dataset-group quota to resources of kind
+// whose parent is the group.
+func (s *Service) checkPerGroup(ctx context.Context, q quota.Name, kind, groupARN string) error {
+	n, err := resource.Count(ctx, s.st, kind, groupARN)
+	if err != nil {
+		return err
+	}
+	return s.opts.Quotas.Check(q, n, groupARN)
+}
