@@ -38,6 +38,12 @@ func NewEntities(idField string) *Entities {
 // Len returns the number of distinct ids.
 func (e *Entities) Len() int { return len(e.IDs) }
 
+// Has reports whether an entity with this id exists.
+func (e *Entities) Has(id string) bool {
+	_, ok := e.Index[id]
+	return ok
+}
+
 func (e *Entities) field(name string, t schema.Type) int {
 	for i, f := range e.Fields {
 		if f.Name == name {

@@ -68,3 +68,11 @@ func (h *histories) forget(users, sessions map[string]struct{}) {
 		}
 	}
 }
+
+// hasUser reports whether a user has a history row.
+func (h *histories) hasUser(id string) bool {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	_, ok := h.users[id]
+	return ok
+}

@@ -411,7 +411,15 @@ func newLoaded(d Deployment, meta model.Meta, m recipe.Model, g *group) *loaded 
 	}
 	users := m.Users()
 	l.userIndex = make(map[string]int32, len(users))
+	h, cat := g.hist.Load(), g.users.Load()
 	for i, id := range users {
+		// A model keeps factors of every user it was trained on; use them
+		// only for users the group still has records of, so that users
+		// deleted since training (a data deletion job, also before a
+		// restart) are unknown users to it.
+		if h != nil && !h.hasUser(id) && (cat == nil || !cat.Has(id)) {
+			continue
+		}
 		l.userIndex[id] = int32(i)
 	}
 	return l
