@@ -256,3 +256,189 @@ func artifactsWith(t *testing.T, dataDir, marker, versionARN string) bool {
 	}
 	return found
 }
+
+// TestDeleteDatasetAndGroupPurgeBytes checks that DeleteDataset and
+// DeleteDatasetGroup leave no byte of deleted records in the store's
+// files, where the records were before.
+func TestDeleteDatasetAndGroupPurgeBytes(t *testing.T) {
+	dataDir := t.TempDir()
+	ts := startServer(t, dataDir)
+	ctx := t.Context()
+	pc := ts.personalizeClient()
+	const (
+		inDataset = "purge-marker-dataset-31c9"
+		inGroup   = "purge-marker-group-84d2"
+	)
+	rows := func(user string) string {
+		var b strings.Builder
+		b.WriteString("USER_ID,ITEM_ID,EVENT_TYPE,TIMESTAMP\n")
+		for i := range 50 {
+			fmt.Fprintf(&b, "%s,item-%d,VIEWED,%d\n", user, i, 1742000000+i)
+		}
+		return b.String()
+	}
+	_, a := seedGroup(t, ctx, pc, "purge-a")
+	groupB, b := seedGroup(t, ctx, pc, "purge-b")
+	importAndWait(t, ctx, pc, "purge-a-rows", a["Interactions"], writeCSV(t, "a.csv", rows(inDataset)), "FULL")
+	importAndWait(t, ctx, pc, "purge-b-rows", b["Interactions"], writeCSV(t, "b.csv", rows(inGroup)), "FULL")
+	for _, m := range []string{inDataset, inGroup} {
+		if len(storeFilesWith(t, dataDir, m)) == 0 {
+			t.Fatalf("marker %s not in the store's files before deletion: the check would prove nothing", m)
+		}
+	}
+
+	if _, err := pc.DeleteDataset(ctx, &personalize.DeleteDatasetInput{DatasetArn: aws.String(a["Interactions"])}); err != nil {
+		t.Fatalf("DeleteDataset: %v", err)
+	}
+	if f := storeFilesWith(t, dataDir, inDataset); len(f) > 0 {
+		t.Errorf("DeleteDataset returned but the records' bytes are still in %v", f)
+	}
+	for _, typ := range []string{"Interactions", "Users", "Items"} {
+		if _, err := pc.DeleteDataset(ctx, &personalize.DeleteDatasetInput{DatasetArn: aws.String(b[typ])}); err != nil {
+			t.Fatalf("DeleteDataset %s: %v", typ, err)
+		}
+	}
+	if _, err := pc.DeleteDatasetGroup(ctx, &personalize.DeleteDatasetGroupInput{DatasetGroupArn: aws.String(groupB)}); err != nil {
+		t.Fatalf("DeleteDatasetGroup: %v", err)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for { // the group may be deleted in the background
+		_, err := pc.DescribeDatasetGroup(ctx, &personalize.DescribeDatasetGroupInput{DatasetGroupArn: aws.String(groupB)})
+		if apiCode(err) == "ResourceNotFoundException" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("dataset group still there after 60s: %v", err)
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	ts.Stop(t)
+	for _, m := range []string{inDataset, inGroup} {
+		if f := storeFilesWith(t, dataDir, m); len(f) > 0 {
+			t.Errorf("marker %s still in %v after deletion and shutdown", m, f)
+		}
+	}
+	ts = startServer(t, dataDir)
+	for _, m := range []string{inDataset, inGroup} {
+		if f := storeFilesWith(t, dataDir, m); len(f) > 0 {
+			t.Errorf("marker %s in %v after a restart", m, f)
+		}
+	}
+}
+
+// TestDataDeletionJobErrors covers bad input at create time and bad user
+// lists at run time: errors name the member, row and column, never the
+// file's content.
+func TestDataDeletionJobErrors(t *testing.T) {
+	ts := startServer(t, "")
+	ctx := t.Context()
+	pc := ts.personalizeClient()
+	group, _ := seedGroup(t, ctx, pc, "dl-errs")
+	good := writeCSV(t, "ok.csv", "USER_ID\nu1\n")
+	create := func(name, grp, loc, role string) error {
+		in := &personalize.CreateDataDeletionJobInput{JobName: aws.String(name), DatasetGroupArn: aws.String(grp),
+			DataSource: &ptypes.DataSource{DataLocation: aws.String(loc)}}
+		if role != "" {
+			in.RoleArn = aws.String(role)
+		}
+		_, err := pc.CreateDataDeletionJob(ctx, in)
+		return err
+	}
+	cases := []struct {
+		name, job, group, loc, role string
+		code, member                string
+	}{
+		{"bad location", "j2", group, "ftp://x/y.csv", testRole, "InvalidInputException", "dataSource.dataLocation"},
+		{"bad name", "-j", group, good, testRole, "InvalidInputException", "jobName"},
+		{"unknown group", "j3", "arn:aws:personalize:us-east-1:000000000000:dataset-group/nope", good, testRole, "ResourceNotFoundException", "nope"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			err := create(tc.job, tc.group, tc.loc, tc.role)
+			if apiCode(err) != tc.code || !strings.Contains(err.Error(), tc.member) {
+				t.Errorf("CreateDataDeletionJob = %v, want %s naming %s", err, tc.code, tc.member)
+			}
+		})
+	}
+	// The SDK refuses to send a request without roleArn; a raw one gets the server's answer.
+	if raw := rawCall(t, ts, "CreateDataDeletionJob", `{"jobName":"j1","datasetGroupArn":"`+group+`","dataSource":{"dataLocation":"`+good+`"}}`); !strings.Contains(raw, "InvalidInputException") || !strings.Contains(raw, "roleArn") {
+		t.Errorf("CreateDataDeletionJob without roleArn = %s, want InvalidInputException naming roleArn", raw)
+	}
+	const secret = "top-secret-cell-value-9x"
+	bad := []struct{ name, content, want string }{
+		{"header", "EMAIL\n" + secret + "\n", "row 1"},
+		{"two columns", "USER_ID\n" + secret + ",extra\n", "row 2"},
+		{"empty id", "USER_ID\nu1\n\"\"\n", "row 3 column USER_ID"},
+		{"bare quote", "USER_ID\nab\"" + secret + "\n", "line 2"},
+		{"long id", "USER_ID\n" + strings.Repeat(secret, 20) + "\n", "row 2 column USER_ID"},
+	}
+	for i, tc := range bad {
+		t.Run(tc.name, func(t *testing.T) {
+			job := runDeletion(t, ctx, pc, fmt.Sprintf("bad-%d", i), group, writeCSV(t, "bad.csv", tc.content))
+			reason := aws.ToString(job.FailureReason)
+			if aws.ToString(job.Status) != "FAILED" || !strings.Contains(reason, tc.want) || strings.Contains(reason, secret) {
+				t.Errorf("job = %s, failureReason %q; want FAILED naming %q without quoting the file", aws.ToString(job.Status), reason, tc.want)
+			}
+		})
+	}
+	// Listing: every job of the group, newest first, in pages.
+	var names []string
+	var token *string
+	for {
+		out, err := pc.ListDataDeletionJobs(ctx, &personalize.ListDataDeletionJobsInput{DatasetGroupArn: aws.String(group), MaxResults: aws.Int32(2), NextToken: token})
+		if err != nil {
+			t.Fatalf("ListDataDeletionJobs: %v", err)
+		}
+		for _, j := range out.DataDeletionJobs {
+			names = append(names, aws.ToString(j.JobName))
+			if aws.ToString(j.DatasetGroupArn) != group || j.CreationDateTime == nil {
+				t.Errorf("summary %+v lacks members", j)
+			}
+		}
+		if token = out.NextToken; token == nil {
+			break
+		}
+	}
+	if want := []string{"bad-4", "bad-3", "bad-2", "bad-1", "bad-0"}; !slices.Equal(names, want) {
+		t.Errorf("ListDataDeletionJobs pages = %v, want %v", names, want)
+	}
+	if _, err := pc.DescribeDataDeletionJob(ctx, &personalize.DescribeDataDeletionJobInput{
+		DataDeletionJobArn: aws.String("arn:aws:personalize:us-east-1:000000000000:data-deletion-job/none")}); apiCode(err) != "ResourceNotFoundException" {
+		t.Errorf("DescribeDataDeletionJob(unknown) = %v, want ResourceNotFoundException", err)
+	}
+}
+
+// TestQuotas checks Personalize's default quota on dataset groups and that
+// --quota changes it, with LimitExceededException naming the quota.
+func TestQuotas(t *testing.T) {
+	ctx := t.Context()
+	t.Run("default dataset groups", func(t *testing.T) {
+		ts := startServer(t, "")
+		pc := ts.personalizeClient()
+		for i := range 5 {
+			if _, err := pc.CreateDatasetGroup(ctx, &personalize.CreateDatasetGroupInput{Name: aws.String(fmt.Sprintf("g%d", i))}); err != nil {
+				t.Fatalf("CreateDatasetGroup #%d: %v", i+1, err)
+			}
+		}
+		_, err := pc.CreateDatasetGroup(ctx, &personalize.CreateDatasetGroupInput{Name: aws.String("g5")})
+		if apiCode(err) != "LimitExceededException" || !strings.Contains(err.Error(), "dataset-groups (5 per account)") {
+			t.Errorf("6th CreateDatasetGroup = %v, want LimitExceededException naming dataset-groups and 5", err)
+		}
+	})
+	t.Run("configured", func(t *testing.T) {
+		ts := startServer(t, "", "--quota", "dataset-groups=1", "--quota", "pending-data-deletion-jobs-per-dataset-group=1")
+		pc := ts.personalizeClient()
+		seedGroup(t, ctx, pc, "q")
+		_, err := pc.CreateDatasetGroup(ctx, &personalize.CreateDatasetGroupInput{Name: aws.String("q2")})
+		if apiCode(err) != "LimitExceededException" || !strings.Contains(err.Error(), "dataset-groups (1 per account)") {
+			t.Errorf("2nd CreateDatasetGroup = %v, want LimitExceededException naming dataset-groups and 1", err)
+		}
+	})
+	t.Run("bad flag", func(t *testing.T) {
+		var out syncBuffer
+		err := run(ctx, []string{"serve", "--data-dir", t.TempDir(), "--quota", "dataset-groups=0"}, func(string) string { return "" }, &out, &out)
+		if err == nil || !strings.Contains(err.Error(), "dataset-groups") {
+			t.Errorf("serve --quota dataset-groups=0 = %v, want a usage error naming the quota", err)
+		}
+	})
+}
