@@ -74,31 +74,7 @@ func BenchmarkImport1M(b *testing.B) {
 	writeInteractionsCSV(b, csvPath, rows)
 	fi, _ := os.Stat(csvPath)
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(dir, "store"), sqlite.DefaultOptions())
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer st.Close()
-	locs := blob.NewLocations(map[string]blob.Opener{"file": local.FileOpener()})
-	svc := New(st, locs, Options{}, time.Now, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	g, err := svc.CreateGroup(ctx, CreateGroupInput{Name: "bench"})
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := svc.activatePending(ctx); err != nil {
-		b.Fatal(err)
-	}
-	sc, err := svc.CreateSchema(ctx, "bench", `{"type":"record","name":"Interactions","fields":[{"name":"USER_ID","type":"string"},{"name":"ITEM_ID","type":"string"},{"name":"EVENT_TYPE","type":"string"},{"name":"TIMESTAMP","type":"long"}]}`, "")
-	if err != nil {
-		b.Fatal(err)
-	}
-	d, err := svc.CreateDataset(ctx, CreateDatasetInput{Name: "bench", SchemaARN: sc.ARN, GroupARN: g.ARN, Type: "Interactions"})
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := svc.activatePending(ctx); err != nil {
-		b.Fatal(err)
-	}
+	svc, st, d := benchService(b, dir)
 	runtime.GC()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
@@ -138,5 +114,86 @@ func BenchmarkImport1M(b *testing.B) {
 	b.ReportMetric(float64(peakRSS())/1e6, "peak-RSS-MB")
 	if n, err := st.CountRecords(ctx, d.ARN); err != nil || n != rows {
 		b.Fatalf("CountRecords = %d, %v; want %d (FULL imports replace)", n, err, rows)
+	}
+}
+
+// benchService opens a SQLite store in dir and returns a dataset service
+// over it with an ACTIVE Interactions dataset.
+func benchService(b *testing.B, dir string) (*Service, *sqlite.Store, *Dataset) {
+	b.Helper()
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(dir, "store"), sqlite.DefaultOptions())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
+	locs := blob.NewLocations(map[string]blob.Opener{"file": local.FileOpener()})
+	svc := New(st, locs, Options{}, time.Now, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	g, err := svc.CreateGroup(ctx, CreateGroupInput{Name: "bench"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := svc.activatePending(ctx); err != nil {
+		b.Fatal(err)
+	}
+	sc, err := svc.CreateSchema(ctx, "bench", `{"type":"record","name":"Interactions","fields":[{"name":"USER_ID","type":"string"},{"name":"ITEM_ID","type":"string"},{"name":"EVENT_TYPE","type":"string"},{"name":"TIMESTAMP","type":"long"}]}`, "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	d, err := svc.CreateDataset(ctx, CreateDatasetInput{Name: "bench", SchemaARN: sc.ARN, GroupARN: g.ARN, Type: "Interactions"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := svc.activatePending(ctx); err != nil {
+		b.Fatal(err)
+	}
+	return svc, st, d
+}
+
+// BenchmarkDeleteUsers1M runs a data deletion job of 100 users over a
+// 1M-row interactions dataset: a scan for their sessions, a scan that
+// rewrites every chunk holding one of them, and the purge.
+//
+//	go test ./internal/dataset -run x -bench DeleteUsers1M -benchtime 3x
+func BenchmarkDeleteUsers1M(b *testing.B) {
+	const rows = 1_000_000
+	dir := b.TempDir()
+	csvPath := filepath.Join(dir, "interactions.csv")
+	writeInteractionsCSV(b, csvPath, rows)
+	ctx := context.Background()
+	svc, st, d := benchService(b, dir)
+	j, err := svc.CreateImportJob(ctx, CreateImportInput{JobName: "bench", DatasetARN: d.ARN, DataLocation: "file://" + csvPath})
+	if err != nil {
+		b.Fatal(err)
+	}
+	svc.runImport(ctx, j.ARN)
+	var deleted int64
+	b.ResetTimer()
+	for i := range b.N {
+		var list strings.Builder
+		list.WriteString("USER_ID\n")
+		for u := range 100 {
+			fmt.Fprintf(&list, "usr_%06d\n", (i*100+u)*7)
+		}
+		path := filepath.Join(dir, fmt.Sprintf("delete-%d.csv", i))
+		if err := os.WriteFile(path, []byte(list.String()), 0o600); err != nil {
+			b.Fatal(err)
+		}
+		dj, err := svc.CreateDeletionJob(ctx, CreateDeletionInput{JobName: fmt.Sprintf("del-%d", i), GroupARN: d.GroupARN,
+			DataLocation: "file://" + path, RoleARN: "arn:aws:iam::000000000000:role/bench"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		svc.runDeletion(ctx, dj.ARN)
+		dj, _ = svc.DeletionJob(ctx, dj.ARN)
+		if dj.Status != DeletionCompleted {
+			b.Fatalf("deletion job ended %s: %s", dj.Status, dj.FailureReason)
+		}
+		deleted += dj.NumDeleted
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(deleted)/float64(b.N), "rows-deleted/op")
+	if n, err := st.CountRecords(ctx, d.ARN); err != nil || n != rows-deleted {
+		b.Fatalf("CountRecords = %d, %v; want %d", n, err, rows-deleted)
 	}
 }
