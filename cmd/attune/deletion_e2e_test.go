@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -17,8 +18,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/personalizeevents"
 	etypes "github.com/aws/aws-sdk-go-v2/service/personalizeevents/types"
 	"github.com/aws/aws-sdk-go-v2/service/personalizeruntime"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/attune-dev/attune/internal/demo"
+	"github.com/attune-dev/attune/internal/testenv"
 )
 
 // storeFilesWith returns which of the SQLite store's files in dataDir (the
@@ -441,4 +444,53 @@ func TestQuotas(t *testing.T) {
 			t.Errorf("serve --quota dataset-groups=0 = %v, want a usage error naming the quota", err)
 		}
 	})
+}
+
+// TestDataDeletionJobPostgres runs a data deletion job on the PostgreSQL
+// backend: the rows leave every chunk (no stored chunk contains the id),
+// and DeleteDataset leaves none either. What VACUUM does and does not
+// guarantee about the files is in the README.
+func TestDataDeletionJobPostgres(t *testing.T) {
+	dsn := testenv.Postgres(t) // skips with a message when PostgreSQL is not reachable
+	schema := fmt.Sprintf("attune_del_%d", rand.Uint32())
+	conn, err := pgx.Connect(t.Context(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		conn.Exec(context.Background(), "DROP SCHEMA IF EXISTS "+schema+" CASCADE")
+		conn.Close(context.Background())
+	})
+	ts := startServer(t, t.TempDir(), "--store", dsn, "--store-schema", schema)
+	ctx := t.Context()
+	pc := ts.personalizeClient()
+	const marker = "pg-marker-user-0c3d"
+	group, arns := seedGroup(t, ctx, pc, "pgdel")
+	var b strings.Builder
+	b.WriteString("USER_ID,ITEM_ID,EVENT_TYPE,TIMESTAMP\n")
+	for i := range 40 {
+		fmt.Fprintf(&b, "%s,item-%d,VIEWED,%d\nother-%d,item-%d,VIEWED,%d\n", marker, i, 1742000000+i, i, i, 1742000000+i)
+	}
+	importAndWait(t, ctx, pc, "pgdel-rows", arns["Interactions"], writeCSV(t, "rows.csv", b.String()), "FULL")
+	stored := func() int {
+		t.Helper()
+		var n int
+		if err := conn.QueryRow(ctx, "SELECT count(*) FROM "+schema+".chunks WHERE position($1::bytea in data) > 0", []byte(marker)).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if stored() == 0 {
+		t.Fatal("no chunk holds the marker before deletion: the check would prove nothing")
+	}
+	job := runDeletion(t, ctx, pc, "pgdel-job", group, writeCSV(t, "del.csv", "USER_ID\n"+marker+"\n"))
+	if aws.ToString(job.Status) != "COMPLETED" || aws.ToInt32(job.NumDeleted) != 40 {
+		t.Fatalf("deletion job = %s, numDeleted %d (%s); want COMPLETED, 40", aws.ToString(job.Status), aws.ToInt32(job.NumDeleted), aws.ToString(job.FailureReason))
+	}
+	if n := stored(); n != 0 {
+		t.Errorf("%d chunks still hold the deleted user's id", n)
+	}
+	if _, rows := exportCSV(t, ctx, pc, arns["Interactions"], "pgdel-export", "ALL"); len(rows) != 40 {
+		t.Errorf("export after deletion has %d rows, want the other users' 40", len(rows))
+	}
 }
