@@ -37,12 +37,11 @@ func (s *Store) Purge(ctx context.Context) error {
 	deadline := time.Now().Add(purgePatience)
 	wait := 10 * time.Millisecond
 	for {
-		var busy, logFrames, done int
-		err := s.w.QueryRowContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &logFrames, &done)
+		busy, err := s.checkpoint(ctx)
 		if err != nil {
 			return fail(ctx, "purge", err)
 		}
-		if busy == 0 {
+		if !busy {
 			return nil
 		}
 		if time.Now().After(deadline) {
@@ -112,4 +111,33 @@ func (s *Store) RewriteChunks(ctx context.Context, dataset string, fn func(store
 		return err
 	}
 	return s.Purge(ctx)
+}
+
+// checkpointWait is how long one checkpoint attempt waits for readers of
+// an older snapshot. The attempt holds the only write connection, so
+// writers (PutEvents acknowledgements among them) wait as long; Purge
+// retries with pauses in between instead of waiting in one go.
+const checkpointWait = 100 * time.Millisecond
+
+// checkpoint runs one TRUNCATE checkpoint on the write connection with a
+// short busy timeout, and reports whether readers kept it from finishing.
+func (s *Store) checkpoint(ctx context.Context) (busy bool, err error) {
+	conn, err := s.w.Conn(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, fmt.Sprintf("PRAGMA busy_timeout = %d", checkpointWait.Milliseconds())); err != nil {
+		return false, err
+	}
+	defer func() {
+		// Restore the timeout even when ctx ended: the connection outlives this call.
+		_, rerr := conn.ExecContext(context.WithoutCancel(ctx), fmt.Sprintf("PRAGMA busy_timeout = %d", s.busyTimeout.Milliseconds()))
+		err = errors.Join(err, rerr)
+	}()
+	var b, logFrames, done int
+	if err := conn.QueryRowContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&b, &logFrames, &done); err != nil {
+		return false, err
+	}
+	return b != 0, nil
 }

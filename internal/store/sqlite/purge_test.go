@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/attune-dev/attune/internal/store"
 )
@@ -100,4 +101,60 @@ func mustRead(t *testing.T, path string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// TestPurgeWaitsForReaders deletes records while a scan holds a snapshot
+// from before the delete: the purge cannot truncate the WAL until the scan
+// ends, so DeleteRecords waits, while other writes still go through
+// promptly; once the scan ends the bytes are gone.
+func TestPurgeWaitsForReaders(t *testing.T) {
+	dir := t.TempDir()
+	ctx := t.Context()
+	s := openTest(t, dir)
+	marker := []byte(strings.Repeat("x", 40000) + "purge-wait-marker-2b7e")
+	if _, err := s.AppendChunks(ctx, []store.Chunk{{Dataset: "del", Rows: 1, Data: marker}, {Dataset: "scan", Rows: 1, Data: []byte("a")},
+		{Dataset: "scan", Rows: 1, Data: []byte("b")}}); err != nil {
+		t.Fatal(err)
+	}
+	inScan, release := make(chan struct{}), make(chan struct{})
+	scanDone := make(chan error, 1)
+	go func() {
+		first := true
+		scanDone <- s.ScanChunks(ctx, "scan", "", 0, func(store.Chunk) error {
+			if first {
+				first = false
+				close(inScan)
+				<-release
+			}
+			return nil
+		})
+	}()
+	<-inScan
+	deleted := make(chan error, 1)
+	go func() { deleted <- s.DeleteRecords(ctx, "del") }()
+
+	start := time.Now()
+	for i := range 5 {
+		if _, err := s.AppendChunks(ctx, []store.Chunk{{Dataset: "other", Rows: 1, Data: []byte{byte(i)}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("5 appends during a waiting purge took %v; want them to pass between its attempts", d)
+	}
+	select {
+	case err := <-deleted:
+		t.Fatalf("DeleteRecords returned (%v) while a reader still held the old snapshot", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	close(release)
+	if err := <-scanDone; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-deleted; err != nil {
+		t.Fatalf("DeleteRecords: %v", err)
+	}
+	if f := filesContain(t, dir, []byte("purge-wait-marker-2b7e")); len(f) > 0 {
+		t.Errorf("marker still in %v after the purge", f)
+	}
 }

@@ -98,6 +98,8 @@ type Store struct {
 	w *sql.DB
 	// r serves reads; it is query_only so a bug cannot write around w.
 	r *sql.DB
+	// busyTimeout is Options.BusyTimeout, which Purge lowers for a moment.
+	busyTimeout time.Duration
 
 	closed    atomic.Bool
 	closeOnce sync.Once
@@ -156,7 +158,7 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 		w.Close()
 		return nil, fmt.Errorf("sqlite: open reader: %w", err)
 	}
-	return &Store{w: w, r: r}, nil
+	return &Store{w: w, r: r, busyTimeout: opts.BusyTimeout}, nil
 }
 
 // dsn returns the driver connection string for the writer or a reader.
