@@ -41,7 +41,7 @@ func listPackages(t *testing.T) []pkg {
 
 func TestDependencyRules(t *testing.T) {
 	concrete := []string{"/internal/store/sqlite", "/internal/store/postgres", "/internal/blob/local", "/internal/blob/s3"}
-	pure := []string{"/internal/errs", "/internal/schema", "/internal/recipe", "/internal/eval", "/internal/arn", "/internal/records", "/internal/filter"}
+	pure := []string{"/internal/errs", "/internal/schema", "/internal/recipe", "/internal/eval", "/internal/arn", "/internal/records", "/internal/filter", "/internal/iam"}
 	forbiddenInPure := []string{"net/http", "database/sql", "log/slog", "os/exec"}
 	pkgs := listPackages(t)
 	if len(pkgs) < 10 {
