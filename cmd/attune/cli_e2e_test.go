@@ -30,9 +30,15 @@ func awsCLIs(t *testing.T) map[string]string {
 // cli runs one AWS CLI command against the server and decodes its JSON output.
 func cli(t *testing.T, bin, url string, args ...string) (map[string]any, string, error) {
 	t.Helper()
+	return cliAs(t, testAccessKey, testSecret, bin, url, args...)
+}
+
+// cliAs is cli signed with another key pair.
+func cliAs(t *testing.T, accessKey, secret, bin, url string, args ...string) (map[string]any, string, error) {
+	t.Helper()
 	args = append(args, "--endpoint-url", url, "--output", "json")
 	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID="+testAccessKey, "AWS_SECRET_ACCESS_KEY="+testSecret,
+	cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID="+accessKey, "AWS_SECRET_ACCESS_KEY="+secret,
 		"AWS_DEFAULT_REGION=us-east-1", "AWS_PAGER=", "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null")
 	var stdout, stderr strings.Builder
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr

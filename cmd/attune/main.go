@@ -39,6 +39,7 @@ const usage = `attune — a self-hosted personalization engine that speaks Amazo
 Usage:
   attune serve     [flags]   run the server (Personalize control plane, runtime and events APIs)
   attune demo      [flags]   serve, load demo data, train and deploy a campaign, print AWS CLI commands
+  attune keys      create|list|delete   manage access keys with IAM policies (attune keys -h)
   attune evaluate  [flags]   train a recipe on a CSV file and report offline metrics
   attune bench-quality [flags]  run every recipe on the benchmark data sets and print one table
   attune version
@@ -59,6 +60,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runServe(ctx, args[1:], getenv, stdout, stderr)
 	case "demo":
 		return runDemo(ctx, args[1:], getenv, stdout, stderr)
+	case "keys":
+		return runKeys(ctx, args[1:], getenv, stdout, stderr)
 	case "evaluate":
 		return runEvaluate(ctx, args[1:], registry(), stdout, stderr)
 	case "bench-quality":

@@ -67,7 +67,7 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 	fs := flag.NewFlagSet("attune serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.listen, "listen", "127.0.0.1:8080", "address to serve on (env ATTUNE_LISTEN)")
-	fs.StringVar(&c.dataDir, "data-dir", "./attune-data", "directory of the embedded store and model artifacts (env ATTUNE_DATA_DIR)")
+	addStoreFlags(fs, &c)
 	fs.StringVar(&c.region, "region", "us-east-1", "region used in ARNs (env ATTUNE_REGION)")
 	fs.StringVar(&c.account, "account-id", "000000000000", "12-digit account id used in ARNs (env ATTUNE_ACCOUNT_ID)")
 	fs.Float64Var(&c.maxBadRowShare, "max-bad-row-share", 0.1, "share of rejected rows above which an import job fails (env ATTUNE_MAX_BAD_ROW_SHARE)")
@@ -80,8 +80,6 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 	fs.BoolVar(&c.exactScoring, "exact-scoring", false, "score every item on each request instead of the approximate item index built for catalogues of 50k+ items (env ATTUNE_EXACT_SCORING)")
 	fs.Float64Var(&c.eventsRate, "events-rate-limit", 0, "events per second one event tracker may send (PutEvents answers ThrottlingException above it); 0 means unlimited (env ATTUNE_EVENTS_RATE_LIMIT)")
 	fs.IntVar(&c.eventsQueue, "events-queue", 4096, "PutEvents/PutItems/PutUsers requests that may wait for the durable writer before ThrottlingException (env ATTUNE_EVENTS_QUEUE)")
-	fs.StringVar(&c.storeDSN, "store", "", "store backend: empty for the embedded SQLite in --data-dir, or a postgres:// DSN (env ATTUNE_STORE)")
-	fs.StringVar(&c.storeSchema, "store-schema", "attune", "PostgreSQL schema of the store, created if missing (env ATTUNE_STORE_SCHEMA)")
 	fs.StringVar(&c.addrFile, "addr-file", "", "write the bound listen address to this file once serving (env ATTUNE_ADDR_FILE)")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error (env ATTUNE_LOG_LEVEL)")
 	var quotaSpecs quotaFlag
@@ -92,22 +90,8 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 	if fs.NArg() > 0 {
 		return c, usageError{fmt.Errorf("serve takes no arguments, got %q", fs.Args())}
 	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	var envErr error
-	fs.VisitAll(func(f *flag.Flag) {
-		env := "ATTUNE_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
-		if set[f.Name] {
-			return
-		}
-		if v := getenv(env); v != "" {
-			if err := f.Value.Set(v); err != nil && envErr == nil {
-				envErr = usageError{fmt.Errorf("%s=%q: %w", env, v, err)}
-			}
-		}
-	})
-	if envErr != nil {
-		return c, envErr
+	if err := applyEnv(fs, getenv); err != nil {
+		return c, err
 	}
 	q, err := quota.Parse(quotaSpecs)
 	if err != nil {
@@ -193,9 +177,13 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	bs := batch.New(st, &batchScorer{tr: tr, sv: sv, reg: reg, st: st, artifacts: artifacts, scope: scope}, locs, batch.Options{Scope: scope, MaxActive: c.quotas.Get(quota.ActiveBatchJobs)}, time.Now, log)
 
 	credMap := map[string]string{creds.AccessKey: creds.Secret}
+	keyring, err := newAccessKeys(ctx, st, c, getenv, log)
+	if err != nil {
+		return err
+	}
 	console := web.New(web.Deps{Datasets: ds, Training: tr, Campaigns: cs, Runtime: sv}, web.Options{Credentials: credMap, Log: log})
 	srv := api.New(api.Deps{Datasets: ds, Recipes: reg, Training: tr, Campaigns: cs, Runtime: sv, Events: ev,
-		Recommenders: tr, Batch: bs, Tags: tagging.New(st), Filters: fl, Console: console}, api.Options{Credentials: credMap}, log)
+		Recommenders: tr, Batch: bs, Tags: tagging.New(st), Filters: fl, Console: console}, api.Options{Credentials: credMap, AccessKeys: keyring, Scope: scope}, log)
 
 	ln, err := net.Listen("tcp", c.listen)
 	if err != nil {
@@ -207,7 +195,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	bg, cancelBG := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
 	for name, runner := range map[string]interface{ Run(context.Context) error }{"dataset": ds, "training": tr, "campaigns": cs, "serving": sv,
-		"events": ev, "batch": bs, "recommenders": runFunc(tr.RunRecommenders), "filters": fl} {
+		"events": ev, "batch": bs, "recommenders": runFunc(tr.RunRecommenders), "filters": fl, "access keys": keyring} {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

@@ -67,6 +67,13 @@ func errorFor(p protocol, k errs.Kind) wireError {
 		return wireError{"ThrottlingException", http.StatusTooManyRequests}
 	case errs.Unavailable:
 		return wireError{"ServiceUnavailable", http.StatusServiceUnavailable}
+	case errs.AccessDenied:
+		// awsJson1_1 services answer AccessDeniedException with 400, the
+		// REST APIs (runtime, events) with 403.
+		if p == controlPlane {
+			return wireError{"AccessDeniedException", http.StatusBadRequest}
+		}
+		return wireError{"AccessDeniedException", http.StatusForbidden}
 	default:
 		return wireError{"InternalFailure", http.StatusInternalServerError}
 	}

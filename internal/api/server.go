@@ -21,6 +21,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/attune-dev/attune/internal/arn"
 	"github.com/attune-dev/attune/internal/errs"
 	"github.com/attune-dev/attune/internal/sigv4"
 )
@@ -34,6 +35,12 @@ type Options struct {
 	MaxBodyBytes int64
 	// Now is the clock used to check signature dates; nil means time.Now.
 	Now func() time.Time
+	// AccessKeys, when set, are keys besides Credentials, each allowed only
+	// what its IAM policy allows (authz.go).
+	AccessKeys accessKeys
+	// Scope is the region and account of the ARNs a Create* call would
+	// create, which scoped keys are authorized on.
+	Scope arn.Scope
 }
 
 // Server serves the Personalize APIs.
@@ -44,6 +51,9 @@ type Server struct {
 	control map[string]operation
 	mux     *http.ServeMux
 	bufs    sync.Pool // *bytes.Buffer for response bodies
+	// trackers maps trackingIds to event trackers for authorization; nil
+	// without an events service.
+	trackers trackerFinder
 }
 
 // operation is one control-plane operation: it decodes its own input from
@@ -110,6 +120,7 @@ func New(deps Deps, opts Options, log *slog.Logger) *Server {
 	if deps.Events != nil {
 		registerTrackers(s.control, deps.Events)
 		registerEvents(s, deps.Events)
+		s.trackers, _ = deps.Events.(trackerFinder)
 	}
 	if deps.Console != nil {
 		s.mux.Handle("/console/", deps.Console)
@@ -173,7 +184,11 @@ func (s *Server) serveSigned(w http.ResponseWriter, r *http.Request, p protocol,
 		writeError(w, r, s.log, p, errs.Wrap(errs.Invalid, err, "could not read request body"))
 		return
 	}
-	if err := s.verify(r, body); err != nil {
+	id, err := s.verify(r, body)
+	if err == nil {
+		err = s.authorize(r, p, id.AccessKeyID, body)
+	}
+	if err != nil {
 		writeError(w, r, s.log, p, err)
 		return
 	}
@@ -210,16 +225,12 @@ func (s *Server) serveSigned(w http.ResponseWriter, r *http.Request, p protocol,
 	_, _ = w.Write(buf.Bytes())
 }
 
-func (s *Server) verify(r *http.Request, body []byte) error {
+func (s *Server) verify(r *http.Request, body []byte) (sigv4.Identity, error) {
 	sum := sha256.Sum256(body)
-	_, err := sigv4.Verify(sigv4.Request{
+	return sigv4.Verify(sigv4.Request{
 		Method: r.Method, Path: r.URL.EscapedPath(), RawQuery: r.URL.RawQuery, Host: r.Host,
 		Header: r.Header, ContentLength: r.ContentLength, PayloadHash: hex.EncodeToString(sum[:]),
-	}, func(id string) (string, bool) {
-		secret, ok := s.opts.Credentials[id]
-		return secret, ok
-	}, s.opts.Now(), sigv4.Options{Service: "personalize", Keys: s.keys})
-	return err
+	}, s.secret, s.opts.Now(), sigv4.Options{Service: "personalize", Keys: s.keys})
 }
 
 // decode parses a JSON request body into v, naming the problem on failure.

@@ -28,6 +28,7 @@ const (
 	Busy                  // ThrottlingException: back off and retry
 	Unavailable           // ServiceUnavailable: shutting down, model not loaded
 	TooManyTags           // TooManyTagsException / TooManyTagKeysException
+	AccessDenied          // AccessDeniedException: the key's policy does not allow the call
 )
 
 var kindNames = [...]string{
@@ -35,7 +36,7 @@ var kindNames = [...]string{
 	InUse: "InUse", LimitExceeded: "LimitExceeded", InvalidNextToken: "InvalidNextToken",
 	Unauthenticated: "Unauthenticated", MissingAuth: "MissingAuth", BadSignature: "BadSignature",
 	IncompleteSig: "IncompleteSig", UnknownOperation: "UnknownOperation", TooLarge: "TooLarge",
-	Busy: "Busy", Unavailable: "Unavailable", TooManyTags: "TooManyTags",
+	Busy: "Busy", Unavailable: "Unavailable", TooManyTags: "TooManyTags", AccessDenied: "AccessDenied",
 }
 
 func (k Kind) String() string {
