@@ -186,7 +186,7 @@ var createdType = map[string]string{
 	"CreateDatasetGroup": arn.DatasetGroup, "CreateSchema": arn.Schema, "CreateDatasetImportJob": arn.DatasetImportJob,
 	"CreateDatasetExportJob": arn.DatasetExportJob, "CreateSolution": arn.Solution, "CreateCampaign": arn.Campaign,
 	"CreateFilter": arn.Filter, "CreateRecommender": arn.Recommender, "CreateBatchInferenceJob": arn.BatchInference,
-	"CreateBatchSegmentJob": arn.BatchSegment, "CreateDataDeletionJob": "data-deletion-job",
+	"CreateBatchSegmentJob": arn.BatchSegment, "CreateDataDeletionJob": arn.DataDeletionJob,
 	"CreateMetricAttribution": "metric-attribution",
 }
 
