@@ -181,7 +181,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
-	console := web.New(web.Deps{Datasets: ds, Training: tr, Campaigns: cs, Runtime: sv}, web.Options{Credentials: credMap, Log: log})
+	console := web.New(web.Deps{Datasets: ds, Training: tr, Campaigns: cs, Runtime: sv}, web.Options{Credentials: credMap, Log: log, AccessKeys: keyring})
 	srv := api.New(api.Deps{Datasets: ds, Recipes: reg, Training: tr, Campaigns: cs, Runtime: sv, Events: ev,
 		Recommenders: tr, Batch: bs, Tags: tagging.New(st), Filters: fl, Console: console}, api.Options{Credentials: credMap, AccessKeys: keyring, Scope: scope}, log)
 

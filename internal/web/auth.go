@@ -19,16 +19,17 @@ const (
 )
 
 // sessions keeps session tokens and one-time login-link tokens in memory,
-// each with its expiry.
+// each with its expiry and the access key id that signed in (its owner).
 type sessions struct {
 	now   func() time.Time
 	mu    sync.Mutex
 	live  map[string]time.Time
 	links map[string]time.Time
+	owner map[string]string // token (session or link) → access key id
 }
 
 func newSessions(now func() time.Time) *sessions {
-	return &sessions{now: now, live: map[string]time.Time{}, links: map[string]time.Time{}}
+	return &sessions{now: now, live: map[string]time.Time{}, links: map[string]time.Time{}, owner: map[string]string{}}
 }
 
 // newToken returns 32 random bytes, URL-safe base64.
@@ -40,7 +41,7 @@ func newToken() (string, error) {
 	return base64.RawURLEncoding.EncodeToString(b), nil
 }
 
-func (s *sessions) add(m map[string]time.Time, ttl time.Duration) (string, time.Time, error) {
+func (s *sessions) add(m map[string]time.Time, ttl time.Duration, owner string) (string, time.Time, error) {
 	tok, err := newToken()
 	if err != nil {
 		return "", time.Time{}, err
@@ -52,36 +53,44 @@ func (s *sessions) add(m map[string]time.Time, ttl time.Duration) (string, time.
 	for k, e := range m { // prune expired tokens so the maps stay small
 		if !now.Before(e) {
 			delete(m, k)
+			delete(s.owner, k)
 		}
 	}
 	m[tok] = exp
+	s.owner[tok] = owner
 	return tok, exp, nil
 }
 
-func (s *sessions) valid(tok string) bool {
+// valid returns the owner of a live session token.
+func (s *sessions) valid(tok string) (string, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	exp, ok := s.live[tok]
 	if ok && !s.now().Before(exp) {
 		delete(s.live, tok)
-		return false
+		delete(s.owner, tok)
+		return "", false
 	}
-	return ok
+	return s.owner[tok], ok
 }
 
-// redeem consumes a login-link token: it works once, before its expiry.
-func (s *sessions) redeem(tok string) bool {
+// redeem consumes a login-link token: it works once, before its expiry, and
+// returns the owner of the session that issued it.
+func (s *sessions) redeem(tok string) (string, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	exp, ok := s.links[tok]
+	owner := s.owner[tok]
 	delete(s.links, tok)
-	return ok && s.now().Before(exp)
+	delete(s.owner, tok)
+	return owner, ok && s.now().Before(exp)
 }
 
 func (s *sessions) remove(tok string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.live, tok)
+	delete(s.owner, tok)
 }
 
 // checkCredentials reports whether the pair is one of creds, comparing
@@ -96,9 +105,9 @@ func checkCredentials(creds map[string]string, keyID, secret string) bool {
 	return ok && keyID != "" && match
 }
 
-// startSession creates a session and sets its cookie.
-func (c *console) startSession(w http.ResponseWriter, r *http.Request) error {
-	tok, exp, err := c.sessions.add(c.sessions.live, c.opts.SessionTTL)
+// startSession creates a session for the access key owner and sets its cookie.
+func (c *console) startSession(w http.ResponseWriter, r *http.Request, owner string) error {
+	tok, exp, err := c.sessions.add(c.sessions.live, c.opts.SessionTTL, owner)
 	if err != nil {
 		return err
 	}
@@ -114,11 +123,12 @@ func sessionToken(r *http.Request) string {
 	return ""
 }
 
-// authed rejects requests without a valid session.
+// authed rejects requests without a valid session, or whose key has since
+// been deleted.
 func (c *console) authed(h func(w http.ResponseWriter, r *http.Request) error) func(w http.ResponseWriter, r *http.Request) error {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		if tok := sessionToken(r); tok == "" || !c.sessions.valid(tok) {
-			return errs.E(errs.Unauthenticated, "not signed in: POST /console/api/login first")
+		if _, err := c.caller(r); err != nil {
+			return err
 		}
 		return h(w, r)
 	}
@@ -134,10 +144,10 @@ func (c *console) login(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	if !checkCredentials(c.opts.Credentials, in.AccessKeyID, in.SecretAccessKey) {
+	if !c.checkLogin(in.AccessKeyID, in.SecretAccessKey) {
 		return errs.E(errs.Unauthenticated, "unknown access key id or wrong secret access key")
 	}
-	if err := c.startSession(w, r); err != nil {
+	if err := c.startSession(w, r, in.AccessKeyID); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
@@ -158,7 +168,11 @@ func (c *console) logout(w http.ResponseWriter, r *http.Request) error {
 // as /console/?session=TOKEN exchanges for a session cookie (for a browser
 // started by a script that signed in through the API).
 func (c *console) loginLink(w http.ResponseWriter, r *http.Request) error {
-	tok, exp, err := c.sessions.add(c.sessions.links, linkTTL)
+	who, err := c.caller(r)
+	if err != nil {
+		return err
+	}
+	tok, exp, err := c.sessions.add(c.sessions.links, linkTTL, who.keyID)
 	if err != nil {
 		return err
 	}
@@ -175,10 +189,11 @@ func (c *console) exchange(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	if in.Token == "" || !c.sessions.redeem(in.Token) {
+	owner, ok := c.sessions.redeem(in.Token)
+	if in.Token == "" || !ok {
 		return errs.E(errs.Unauthenticated, "login link is unknown, used or expired")
 	}
-	if err := c.startSession(w, r); err != nil {
+	if err := c.startSession(w, r, owner); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]bool{"ok": true})

@@ -108,9 +108,16 @@ func all[T any](ctx context.Context, list func(ctx context.Context, token string
 }
 
 func (c *console) overview(w http.ResponseWriter, r *http.Request) error {
+	who, err := c.caller(r)
+	if err != nil {
+		return err
+	}
 	out, err := c.buildOverview(r.Context())
 	if err != nil {
 		return err
+	}
+	if !who.root {
+		out = scopedOverview(out, who.policy)
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
@@ -290,6 +297,9 @@ func (c *console) recommend(w http.ResponseWriter, r *http.Request) error {
 	}
 	if in.NumResults < 0 || in.NumResults > 500 {
 		return errs.E(errs.Invalid, "numResults %d must be between 1 and 500", in.NumResults)
+	}
+	if err := c.allowed(r, "GetRecommendations", in.CampaignARN); err != nil {
+		return err
 	}
 	res, err := c.deps.Runtime.Recommend(r.Context(), serving.Request{Campaign: in.CampaignARN, UserID: in.UserID, ItemID: in.ItemID,
 		NumResults: in.NumResults, MetadataColumns: in.MetadataColumns})

@@ -70,6 +70,9 @@ type Options struct {
 	Now func() time.Time
 	// Log receives internal errors; nil discards them.
 	Log *slog.Logger
+	// AccessKeys, when set, lets scoped access keys sign in (seeing only what
+	// their policy allows) and root sessions manage keys (keys.go).
+	AccessKeys KeyManager
 }
 
 // console serves the app and its API.
@@ -116,6 +119,7 @@ func New(deps Deps, opts Options) http.Handler {
 	c.mux.Handle("POST /console/api/login-link", c.adapt(c.authed(c.loginLink)))
 	c.mux.Handle("GET /console/api/overview", c.adapt(c.authed(c.overview)))
 	c.mux.Handle("POST /console/api/recommend", c.adapt(c.authed(c.recommend)))
+	c.handleKeys()
 	c.mux.Handle("/console/api/", c.adapt(func(w http.ResponseWriter, r *http.Request) error {
 		return errs.E(errs.NotFound, "no console endpoint %s %s", r.Method, r.URL.Path)
 	}))
@@ -156,6 +160,8 @@ func statusOf(k errs.Kind) int {
 		return http.StatusBadRequest
 	case errs.Unauthenticated, errs.MissingAuth, errs.BadSignature, errs.IncompleteSig:
 		return http.StatusUnauthorized
+	case errs.AccessDenied:
+		return http.StatusForbidden
 	case errs.NotFound:
 		return http.StatusNotFound
 	case errs.AlreadyExists, errs.InUse:

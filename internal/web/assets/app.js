@@ -1,5 +1,6 @@
 // Attune console: signs in, shows the overview as tables (refreshed every
-// few seconds) and a "try it" form against a campaign.
+// few seconds), a "try it" form against a campaign and, for the root key,
+// the access keys.
 "use strict";
 
 const REFRESH_MS = 5000;
@@ -126,10 +127,35 @@ function showLogin() {
   $("status").textContent = "";
 }
 
+// renderKeys lists the access keys (root sessions only) with a delete button each.
+async function renderKeys() {
+  const data = await api("GET", "keys");
+  const rows = data.keys.map((k) => {
+    const del = el("button", { type: "button", class: "delete-key" }, "Delete");
+    del.addEventListener("click", async () => {
+      if (!confirm("Delete access key " + k.name + " (" + k.accessKeyId + ")? Requests signed with it fail from now on.")) return;
+      try { await api("DELETE", "keys/" + encodeURIComponent(k.accessKeyId)); await renderKeys(); }
+      catch (e) { $("key-error").textContent = e.message; }
+    });
+    return [el("td", { class: "key-name" }, k.name), el("td", {}, el("code", {}, k.accessKeyId)), new Date(k.created).toLocaleString(),
+      k.lastUsed ? new Date(k.lastUsed).toLocaleString() : "never",
+      el("td", {}, el("pre", { class: "policy" }, JSON.stringify(k.policy, null, 1))), el("td", {}, del)];
+  });
+  $("keys-list").replaceChildren(rows.length ? table(["Name", "Access key id", "Created", "Last used", "Policy", ""], rows)
+    : el("p", { class: "muted" }, "No access keys besides the root key."));
+}
+
 async function showApp() {
   $("login-view").hidden = true;
   $("app-view").hidden = false;
   $("logout").hidden = false;
+  try {
+    const me = await api("GET", "whoami");
+    $("keys").hidden = !me.root;
+    if (me.root) await renderKeys();
+  } catch (e) {
+    if (e.status === 401) { showLogin(); return; }
+  }
   await refresh();
   if (!timer && !$("app-view").hidden) timer = setInterval(refresh, REFRESH_MS);
 }
@@ -160,6 +186,21 @@ document.addEventListener("DOMContentLoaded", async () => {
   });
   $("logout").addEventListener("click", async () => {
     try { await api("POST", "logout"); } finally { showLogin(); }
+  });
+  $("key-form").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const f = new FormData(ev.target);
+    $("key-error").textContent = "";
+    $("key-created").replaceChildren();
+    try {
+      const k = await api("POST", "keys", { name: f.get("name"), policy: f.get("policy") });
+      $("key-created").replaceChildren(el("p", {}, "Created ", el("strong", {}, k.name), ". Copy the secret now; it is not shown again:"),
+        el("pre", { class: "created-key" }, "AWS_ACCESS_KEY_ID=" + k.accessKeyId + "\nAWS_SECRET_ACCESS_KEY=" + k.secretAccessKey));
+      await renderKeys();
+    } catch (e) {
+      if (e.status === 401) { showLogin(); return; }
+      $("key-error").textContent = e.message;
+    }
   });
   $("try-form").addEventListener("submit", async (ev) => {
     ev.preventDefault();
