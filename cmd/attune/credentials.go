@@ -1,13 +1,14 @@
 package main
 
 import (
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/attune-dev/attune/internal/accesskeys"
 )
 
 const credentialsFile = "credentials.json"
@@ -37,28 +38,11 @@ func loadCredentials(c serveConfig) (rootCredentials, bool, error) {
 	case !errors.Is(err, fs.ErrNotExist):
 		return rootCredentials{}, false, fmt.Errorf("read credentials: %w", err)
 	}
-	cr := rootCredentials{AccessKey: "AKAT" + randomString(16, upperAlnum), Secret: randomString(40, secretChars)}
+	id, secret := accesskeys.NewPair("AKAT")
+	cr := rootCredentials{AccessKey: id, Secret: secret}
 	data, _ = json.MarshalIndent(cr, "", "  ")
 	if err := writeFileAtomic(path, append(data, '\n'), 0o600); err != nil {
 		return cr, false, fmt.Errorf("save credentials: %w", err)
 	}
 	return cr, true, nil
-}
-
-const (
-	upperAlnum  = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
-	secretChars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
-)
-
-// randomString draws n characters from alphabet with crypto/rand; the
-// alphabets have a power-of-two size so that byte masking is unbiased.
-func randomString(n int, alphabet string) string {
-	b := make([]byte, n)
-	if _, err := rand.Read(b); err != nil {
-		panic(err) // crypto/rand never fails on Linux
-	}
-	for i := range b {
-		b[i] = alphabet[int(b[i])%len(alphabet)]
-	}
-	return string(b)
 }

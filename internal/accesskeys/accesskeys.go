@@ -150,7 +150,8 @@ func (s *Service) Create(ctx context.Context, name string, policy []byte) (Creat
 			return Created{}, errs.E(errs.AlreadyExists, "an access key named %s already exists (%s)", name, r.ARN)
 		}
 	}
-	c := Created{AccessKeyID: "AKAU" + randomString(16, idChars), SecretAccessKey: randomString(40, secretChars), Name: name}
+	id, secret := NewPair("AKAU")
+	c := Created{AccessKeyID: id, SecretAccessKey: secret, Name: name}
 	t := s.now().UTC()
 	r := &record{Meta: resource.Meta{ARN: c.AccessKeyID, Name: name, Status: "ACTIVE", Created: t, Updated: t},
 		SealedSecret: s.seal.seal(c.AccessKeyID, c.SecretAccessKey), Policy: string(policy)}
@@ -303,6 +304,13 @@ const (
 	idChars     = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 	secretChars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 )
+
+// NewPair returns a fresh access key id (prefix and 16 characters, 20 in
+// all as AWS's) and a 40-character secret, from crypto/rand. Scoped keys use
+// the prefix AKAU; cmd/attune's generated root key AKAT.
+func NewPair(prefix string) (id, secret string) {
+	return prefix + randomString(16, idChars), randomString(40, secretChars)
+}
 
 // randomString draws n characters from alphabet with crypto/rand; the
 // alphabets have a power-of-two size so that byte masking is unbiased.
