@@ -148,7 +148,11 @@ func (s *Server) resourcesOf(ctx context.Context, op string, str func(string) st
 		if s.trackers == nil {
 			return []string{"*"}, nil
 		}
-		t, err := s.trackers.TrackerByTrackingID(ctx, str("trackingId"))
+		id := str("trackingId")
+		if len(id) > 256 {
+			return nil, errs.E(errs.Invalid, "trackingId: longer than 256 characters")
+		}
+		t, err := s.trackers.TrackerByTrackingID(ctx, id)
 		if err != nil {
 			return nil, err
 		}

@@ -77,6 +77,7 @@ func TestAuthorize(t *testing.T) {
 		{"ranking not allowed", "SHOP", "", "/personalize-ranking", `{"campaignArn":"` + shopCamp + `"}`, errs.AccessDenied, "personalize:GetPersonalizedRanking"},
 		{"put events on tracker", "SHOP", "", "/events", `{"trackingId":"trk-1","sessionId":"s"}`, errs.Internal, ""},
 		{"unknown tracking id", "SHOP", "", "/events", `{"trackingId":"nope"}`, errs.NotFound, ""},
+		{"long tracking id", "SHOP", "", "/events", `{"trackingId":"` + strings.Repeat("t", 300) + `"}`, errs.Invalid, "trackingId"},
 		{"put items", "SHOP", "", "/items", `{"datasetArn":"` + acct + `dataset/shop/ITEMS"}`, errs.AccessDenied, "personalize:PutItems on resource: " + acct + "dataset/shop/ITEMS"},
 		{"describe wildcard", "SHOP", "AmazonPersonalize.DescribeCampaign", "/", `{"campaignArn":"` + shopCamp + `"}`, errs.Internal, ""},
 		{"explicit deny", "SHOP", "AmazonPersonalize.DescribeCampaign", "/", `{"campaignArn":"` + acct + `campaign/shop-secret"}`, errs.AccessDenied, "with an explicit deny in an identity-based policy"},

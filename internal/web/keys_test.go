@@ -137,6 +137,22 @@ func TestConsoleKeys(t *testing.T) {
 		}
 	}
 
+	// A login link made by the scoped session opens a scoped session, not a root one.
+	var link struct{ Token string }
+	if st := h.do(scoped, "POST", "/console/api/login-link", "{}", &link); st != 200 || link.Token == "" {
+		t.Fatalf("scoped login-link = %d %+v", st, link)
+	}
+	viaLink := h.client()
+	if st := h.do(viaLink, "POST", "/console/api/session", `{"token":"`+link.Token+`"}`, nil); st != 200 {
+		t.Fatalf("exchange scoped link = %d", st)
+	}
+	if st := h.do(viaLink, "GET", "/console/api/whoami", "", &me); st != 200 || me.Root || me.AccessKeyID != created.AccessKeyID {
+		t.Errorf("whoami via a scoped link = %d %+v, want the scoped key", st, me)
+	}
+	if st := h.do(viaLink, "GET", "/console/api/keys", "", nil); st != http.StatusForbidden {
+		t.Errorf("keys via a scoped link = %d, want 403", st)
+	}
+
 	// Root deletes the key; its console session ends with it.
 	if st := h.do(root, "DELETE", "/console/api/keys/"+created.AccessKeyID, "", nil); st != 200 {
 		t.Fatalf("delete key = %d", st)
