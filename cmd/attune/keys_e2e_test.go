@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,7 +15,10 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/personalize"
+	"github.com/aws/aws-sdk-go-v2/service/personalizeevents"
+	etypes "github.com/aws/aws-sdk-go-v2/service/personalizeevents/types"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/attune-dev/attune/internal/testenv"
@@ -217,4 +222,38 @@ func TestKeysPostgres(t *testing.T) {
 		_, err := c.ListDatasetGroups(ctx, &personalize.ListDatasetGroupsInput{})
 		return err
 	}, "UnrecognizedClientException")
+}
+
+// TestScopedKeyEvents: a key allowed PutEvents on one tracker sends events
+// there (200) and gets AccessDeniedException (403) on another group's
+// tracker and on PutItems.
+func TestScopedKeyEvents(t *testing.T) {
+	ts := startServer(t, "")
+	ctx := t.Context()
+	pc := ts.personalizeClient()
+	group, ds := seedGroup(t, ctx, pc, "evshop")
+	allowedARN, allowedID := createTracker(t, ctx, pc, group, "web")
+	otherGroup, _ := seedGroup(t, ctx, pc, "evother")
+	_, otherID := createTracker(t, ctx, pc, otherGroup, "app")
+	id, secret := createAccessKey(t, ts, "events-only", `{"Version":"2012-10-17","Statement":[
+	  {"Effect":"Allow","Action":"personalize:PutEvents","Resource":"`+allowedARN+`"}]}`)
+	ec := personalizeevents.NewFromConfig(sdkConfig(id, secret), func(o *personalizeevents.Options) { o.BaseEndpoint = aws.String(ts.URL) })
+	put := func(trackingID string) error {
+		_, err := ec.PutEvents(ctx, &personalizeevents.PutEventsInput{TrackingId: aws.String(trackingID), SessionId: aws.String("s1"), UserId: aws.String("u1"),
+			EventList: []etypes.Event{{EventType: aws.String("click"), ItemId: aws.String("i1"), SentAt: aws.Time(time.Now())}}})
+		return err
+	}
+	if err := put(allowedID); err != nil {
+		t.Fatalf("PutEvents on the allowed tracker: %v", err)
+	}
+	err := put(otherID)
+	var re *awshttp.ResponseError
+	if apiCode(err) != "AccessDeniedException" || !errors.As(err, &re) || re.HTTPStatusCode() != http.StatusForbidden ||
+		!strings.Contains(err.Error(), "personalize:PutEvents on resource: "+arnPrefix+"event-tracker/") {
+		t.Errorf("PutEvents on another tracker: %v, want 403 AccessDeniedException naming the tracker", err)
+	}
+	_, err = ec.PutItems(ctx, &personalizeevents.PutItemsInput{DatasetArn: aws.String(ds["Items"]), Items: []etypes.Item{{ItemId: aws.String("i9")}}})
+	if apiCode(err) != "AccessDeniedException" || !strings.Contains(err.Error(), "personalize:PutItems on resource: "+ds["Items"]) {
+		t.Errorf("PutItems with an events-only key: %v, want AccessDeniedException", err)
+	}
 }
