@@ -47,3 +47,21 @@ type Object struct {
 // s3://bucket/key, or "" for file:///abs/path) to a Bucket. It should be
 // cheap: Locations calls it for every operation.
 type Opener func(ctx context.Context, bucket string) (Bucket, error)
+
+// Checker is implemented by buckets that confine keys (file:// locations
+// limited to some folders). Check reports whether key (a file, or a folder
+// when it ends in "/") may be read, or written when write is true, without
+// touching it: it returns errs.Invalid, with a message naming what is
+// allowed, for a key the bucket refuses, and nil otherwise (also for a key
+// that does not exist yet).
+type Checker interface {
+	Check(ctx context.Context, key string, write bool) error
+}
+
+// Creator is implemented by buckets that can store an object without ever
+// replacing one. Create is Put, except that it fails with errs.Invalid when
+// anything already exists at key. Buckets without it (S3) are written with
+// Put.
+type Creator interface {
+	Create(ctx context.Context, key string, r io.Reader) error
+}

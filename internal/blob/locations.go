@@ -32,7 +32,7 @@ func (l *Locations) resolve(ctx context.Context, uri string) (b Bucket, scheme, 
 	}
 	open, ok := l.openers[scheme]
 	if !ok {
-		return nil, "", "", "", errs.E(errs.Invalid, "location %q: %s:// locations are not enabled on this server", uri, scheme)
+		return nil, "", "", "", errs.E(errs.Invalid, "location %s: %s:// locations are disabled on this server", errs.Quote(uri), scheme)
 	}
 	b, err = open(ctx, bucket)
 	if err != nil {
@@ -50,7 +50,7 @@ func (l *Locations) Open(ctx context.Context, uri string) (io.ReadCloser, error)
 		return nil, err
 	}
 	if IsFolder(key) {
-		return nil, errs.E(errs.Invalid, "location %q is a folder: name a file", uri)
+		return nil, errs.E(errs.Invalid, "location %s is a folder: name a file", errs.Quote(uri))
 	}
 	rc, err := b.Open(ctx, key)
 	if err != nil {
@@ -86,9 +86,9 @@ func (l *Locations) Expand(ctx context.Context, uri, suffix string) ([]string, e
 	}
 	if len(uris) == 0 {
 		if suffix == "" {
-			return nil, errs.E(errs.Invalid, "folder %q contains no files", uri)
+			return nil, errs.E(errs.Invalid, "folder %s contains no files", errs.Quote(uri))
 		}
-		return nil, errs.E(errs.Invalid, "folder %q contains no %s files", uri, suffix)
+		return nil, errs.E(errs.Invalid, "folder %s contains no %s files", errs.Quote(uri), suffix)
 	}
 	return uris, nil
 }
@@ -97,15 +97,47 @@ func (l *Locations) Expand(ctx context.Context, uri, suffix string) ([]string, e
 // existing object. It returns errs.Invalid for a bad or folder URI or denied
 // access, and errs.NotFound when an S3 bucket does not exist.
 func (l *Locations) Put(ctx context.Context, uri string, r io.Reader) error {
+	return l.put(ctx, uri, r, true)
+}
+
+// Create is Put for job outputs: where the bucket supports it (file://
+// locations, see Creator) it never replaces an existing object and fails
+// with errs.Invalid instead; elsewhere (S3) it is Put.
+func (l *Locations) Create(ctx context.Context, uri string, r io.Reader) error {
+	return l.put(ctx, uri, r, false)
+}
+
+func (l *Locations) put(ctx context.Context, uri string, r io.Reader, replace bool) error {
 	b, _, _, key, err := l.resolve(ctx, uri)
 	if err != nil {
 		return err
 	}
 	if IsFolder(key) {
-		return errs.E(errs.Invalid, "location %q is a folder: name a file", uri)
+		return errs.E(errs.Invalid, "location %s is a folder: name a file", errs.Quote(uri))
 	}
-	if err := b.Put(ctx, key, r); err != nil {
+	if c, ok := b.(Creator); ok && !replace {
+		err = c.Create(ctx, key, r)
+	} else {
+		err = b.Put(ctx, key, r)
+	}
+	if err != nil {
 		return fmt.Errorf("put %s: %w", uri, err)
+	}
+	return nil
+}
+
+// Check validates uri for a job at the time the job is created: the URI is
+// well formed, its scheme enabled, and, for buckets that confine keys (see
+// Checker), the file or folder it names is allowed for reading or, when
+// write is true, writing. Nothing is read or written. Every refusal is
+// errs.Invalid with a message fit for the client.
+func (l *Locations) Check(ctx context.Context, uri string, write bool) error {
+	b, _, _, key, err := l.resolve(ctx, uri)
+	if err != nil {
+		return err
+	}
+	if c, ok := b.(Checker); ok {
+		return c.Check(ctx, key, write)
 	}
 	return nil
 }

@@ -25,9 +25,53 @@ func s3Opener(t *testing.T, srv testenv.S3Server, secret string) blob.Opener {
 	return open
 }
 
+func fileOpener(t *testing.T, roots ...string) blob.Opener {
+	t.Helper()
+	open, err := local.FileOpener(roots)
+	if err != nil {
+		t.Fatalf("local.FileOpener(%q) = %v", roots, err)
+	}
+	return open
+}
+
 func TestLocationsFile(t *testing.T) {
-	locs := blob.NewLocations(map[string]blob.Opener{blob.SchemeFile: local.FileOpener()})
-	testLocations(t, locs, "file://"+t.TempDir()+"/")
+	dir := t.TempDir()
+	locs := blob.NewLocations(map[string]blob.Opener{blob.SchemeFile: fileOpener(t, dir)})
+	testLocations(t, locs, "file://"+dir+"/")
+}
+
+func TestLocationsCheckAndCreate(t *testing.T) {
+	dir := t.TempDir()
+	locs := blob.NewLocations(map[string]blob.Opener{blob.SchemeFile: fileOpener(t, dir)})
+	ctx := t.Context()
+	tests := []struct {
+		uri   string
+		write bool
+		want  errs.Kind // Internal: allowed
+	}{
+		{"file://" + dir + "/in.csv", false, errs.Internal},
+		{"file://" + dir + "/out/", true, errs.Internal},
+		{"file:///etc/passwd", false, errs.Invalid},
+		{"file:///proc/self/environ", false, errs.Invalid},
+		{"file:///tmp/../etc/", true, errs.Invalid},
+		{"s3://bucket/key.csv", false, errs.Invalid}, // no s3 opener here
+	}
+	for _, tc := range tests {
+		err := locs.Check(ctx, tc.uri, tc.write)
+		if tc.want == errs.Internal && err != nil || tc.want != errs.Internal && errs.KindOf(err) != tc.want {
+			t.Errorf("Check(%s, %v) = %v, want kind %v", tc.uri, tc.write, err, tc.want)
+		}
+	}
+	uri := "file://" + dir + "/out/a.csv"
+	if err := locs.Create(ctx, uri, strings.NewReader("1")); err != nil {
+		t.Fatalf("Create(%s) = %v", uri, err)
+	}
+	if err := locs.Create(ctx, uri, strings.NewReader("2")); errs.KindOf(err) != errs.Invalid {
+		t.Errorf("second Create(%s) = %v, want kind Invalid", uri, err)
+	}
+	if err := locs.Put(ctx, uri, strings.NewReader("3")); err != nil {
+		t.Errorf("Put(%s) over it = %v", uri, err)
+	}
 }
 
 func TestLocationsS3(t *testing.T) {
@@ -139,7 +183,7 @@ func openErr(locs *blob.Locations, t *testing.T, uri string) error {
 }
 
 func TestLocationsSchemeNotEnabled(t *testing.T) {
-	locs := blob.NewLocations(map[string]blob.Opener{blob.SchemeFile: local.FileOpener()})
+	locs := blob.NewLocations(map[string]blob.Opener{blob.SchemeFile: fileOpener(t, t.TempDir())})
 	for _, op := range []struct {
 		name string
 		fn   func() error

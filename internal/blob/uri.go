@@ -24,14 +24,14 @@ func ParseURI(uri string) (scheme, bucket, key string, err error) {
 		return "", "", "", errs.E(errs.Invalid, "location is empty: use s3://bucket/key or file:///absolute/path")
 	}
 	if strings.ContainsFunc(uri, isControl) {
-		return "", "", "", errs.E(errs.Invalid, "location %q contains control characters", uri)
+		return "", "", "", errs.E(errs.Invalid, "location %s contains control characters", errs.Quote(uri))
 	}
 	scheme, rest, ok := strings.Cut(uri, "://")
 	if !ok {
 		if strings.HasPrefix(uri, "/") {
-			return "", "", "", errs.E(errs.Invalid, "location %q has no scheme: did you mean file://%s?", uri, uri)
+			return "", "", "", errs.E(errs.Invalid, "location %s has no scheme: did you mean file://%s?", errs.Quote(uri), errs.Quote(uri))
 		}
-		return "", "", "", errs.E(errs.Invalid, "location %q has no scheme: use s3://bucket/key or file:///absolute/path", uri)
+		return "", "", "", errs.E(errs.Invalid, "location %s has no scheme: use s3://bucket/key or file:///absolute/path", errs.Quote(uri))
 	}
 	switch strings.ToLower(scheme) {
 	case SchemeS3:
@@ -41,7 +41,7 @@ func ParseURI(uri string) (scheme, bucket, key string, err error) {
 		key, err = parseFile(uri, rest)
 		return SchemeFile, "", key, err
 	default:
-		return "", "", "", errs.E(errs.Invalid, "location %q has unsupported scheme %q: supported schemes are s3:// and file://", uri, scheme)
+		return "", "", "", errs.E(errs.Invalid, "location %s has unsupported scheme %s: supported schemes are s3:// and file://", errs.Quote(uri), errs.Quote(scheme))
 	}
 }
 
@@ -49,15 +49,18 @@ func parseS3(uri, rest string) (bucket, key string, err error) {
 	bucket, key, hasSlash := strings.Cut(rest, "/")
 	switch {
 	case bucket == "":
-		return "", "", errs.E(errs.Invalid, "location %q has no bucket: use s3://bucket/key", uri)
+		return "", "", errs.E(errs.Invalid, "location %s has no bucket: use s3://bucket/key", errs.Quote(uri))
 	case !validBucketName(bucket):
-		return "", "", errs.E(errs.Invalid, "location %q has an invalid bucket name %q: use 1-255 letters, digits, '.', '-' or '_'", uri, bucket)
+		return "", "", errs.E(errs.Invalid, "location %s has an invalid bucket name %s: use 1-255 letters, digits, '.', '-' or '_'", errs.Quote(uri), errs.Quote(bucket))
 	case !hasSlash:
 		// "s3://bucket" is ambiguous: refuse it rather than guess that the
 		// whole bucket was meant.
-		return "", "", errs.E(errs.Invalid, "location %q has no key: use s3://%s/key, or s3://%s/ for the whole bucket", uri, bucket, bucket)
+		return "", "", errs.E(errs.Invalid, "location %s has no key: use s3://%s/key, or s3://%s/ for the whole bucket", errs.Quote(uri), bucket, bucket)
 	case strings.HasPrefix(key, "/"):
-		return "", "", errs.E(errs.Invalid, "location %q has a key starting with '/': use s3://%s/%s", uri, bucket, strings.TrimLeft(key, "/"))
+		return "", "", errs.E(errs.Invalid, "location %s has a key starting with '/': use s3://%s/…", errs.Quote(uri), bucket)
+	}
+	if err := cleanSegments(uri, key); err != nil {
+		return "", "", err
 	}
 	return bucket, key, nil
 }
@@ -67,19 +70,31 @@ func parseFile(uri, rest string) (key string, err error) {
 		// file://data/x.csv parses as host "data": almost always a relative
 		// path typed by mistake, which we refuse because the server's working
 		// directory is not something a client should depend on.
-		return "", errs.E(errs.Invalid, "location %q is not an absolute path: relative file paths are not supported, use file:///absolute/path", uri)
+		return "", errs.E(errs.Invalid, "location %s is not an absolute path: relative file paths are not supported, use file:///absolute/path", errs.Quote(uri))
 	}
 	key = rest[1:]
 	if key == "" {
-		return "", errs.E(errs.Invalid, "location %q names the root directory: use file:///absolute/path", uri)
+		return "", errs.E(errs.Invalid, "location %s names the root directory: use file:///absolute/path", errs.Quote(uri))
 	}
-	body := strings.TrimSuffix(key, "/")
-	for seg := range strings.SplitSeq(body, "/") {
-		if seg == "" || seg == "." || seg == ".." {
-			return "", errs.E(errs.Invalid, "location %q is not a clean absolute path (empty, '.' or '..' element)", uri)
-		}
+	if err := cleanSegments(uri, key); err != nil {
+		return "", err
 	}
 	return key, nil
+}
+
+// cleanSegments refuses a key (or folder key, ending in "/") with an empty,
+// "." or ".." element: such keys could name something other than what they
+// seem, and no backend needs them.
+func cleanSegments(uri, key string) error {
+	if key == "" {
+		return nil // a whole S3 bucket
+	}
+	for seg := range strings.SplitSeq(strings.TrimSuffix(key, "/"), "/") {
+		if seg == "" || seg == "." || seg == ".." {
+			return errs.E(errs.Invalid, "location %s is not a clean path: it has an empty, '.' or '..' element", errs.Quote(uri))
+		}
+	}
+	return nil
 }
 
 func validBucketName(name string) bool {

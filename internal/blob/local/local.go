@@ -48,17 +48,6 @@ func New(root string) (*Bucket, error) {
 	return &Bucket{root: abs}, nil
 }
 
-// FileOpener returns the blob.Opener for file:// locations: file:///abs/path
-// has bucket "" and key "abs/path", so the bucket is rooted at "/".
-func FileOpener() blob.Opener {
-	return func(ctx context.Context, bucket string) (blob.Bucket, error) {
-		if bucket != "" {
-			return nil, errs.E(errs.Invalid, "file locations have no host: got %q, use file:///absolute/path", bucket)
-		}
-		return New("/")
-	}
-}
-
 // path maps key to a file path, refusing keys that could escape the root.
 func (b *Bucket) path(key string) (string, error) {
 	if key == "" || strings.HasPrefix(key, "/") || strings.HasSuffix(key, "/") {

@@ -95,12 +95,18 @@ type errReader struct{}
 func (errReader) Read([]byte) (int, error) { return 0, io.ErrClosedPipe }
 
 func TestFileOpener(t *testing.T) {
-	dir := t.TempDir()
+	dir, err := filepath.EvalSymlinks(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
 	path := filepath.Join(dir, "in.csv")
 	if err := os.WriteFile(path, []byte("a,b\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	open := local.FileOpener()
+	open, err := local.FileOpener([]string{dir})
+	if err != nil {
+		t.Fatal(err)
+	}
 	b, err := open(t.Context(), "")
 	if err != nil {
 		t.Fatalf("FileOpener()(\"\") = %v", err)
@@ -115,5 +121,8 @@ func TestFileOpener(t *testing.T) {
 	}
 	if _, err := open(t.Context(), "host"); errs.KindOf(err) != errs.Invalid {
 		t.Errorf("FileOpener()(\"host\") = %v, want kind Invalid", err)
+	}
+	if _, err := local.FileOpener(nil); err == nil {
+		t.Errorf("FileOpener(nil) = nil error, want one")
 	}
 }
