@@ -49,6 +49,16 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 		_ = os.Remove(addrFile) // a stale address from an earlier run must not be mistaken for this one
 		args = append(append([]string(nil), args...), "--addr-file", addrFile)
 	}
+	// The demo's CSVs live in <data-dir>/demo, which the server must be
+	// allowed to read besides the configured local roots.
+	demoDir, err := filepath.Abs(filepath.Join(c.dataDir, "demo"))
+	if err != nil {
+		return fmt.Errorf("demo data dir: %w", err)
+	}
+	if err := os.MkdirAll(demoDir, 0o700); err != nil {
+		return fmt.Errorf("demo data dir: %w", err)
+	}
+	args = append(append([]string(nil), args...), "--local-roots", demoLocalRoots(c, demoDir))
 	srvCtx, stop := context.WithCancel(ctx)
 	defer stop()
 	done := make(chan error, 1)
@@ -62,7 +72,7 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 
 	cfg := aws.Config{Region: c.region, Credentials: credentials.NewStaticCredentialsProvider(creds.AccessKey, creds.Secret, "")}
 	pc := personalize.NewFromConfig(cfg, func(o *personalize.Options) { o.BaseEndpoint = aws.String(endpoint) })
-	d := &demoSetup{pc: pc, out: stdout, prefix: fmt.Sprintf("arn:aws:personalize:%s:%s:", c.region, c.account), dir: filepath.Join(c.dataDir, "demo")}
+	d := &demoSetup{pc: pc, out: stdout, prefix: fmt.Sprintf("arn:aws:personalize:%s:%s:", c.region, c.account), dir: demoDir}
 	res, err := d.run(ctx)
 	if err != nil {
 		stop()
@@ -359,4 +369,25 @@ aws personalize get-solution-metrics --endpoint-url %[1]s --solution-version-arn
 
 Press Ctrl-C to stop; run the demo again to reuse everything it created.
 `, endpoint, creds.AccessKey, creds.Secret, region, r.campaignARN, r.user, strings.Join(r.rankItems, " "), r.versionARN)
+}
+
+// demoLocalRoots is the --local-roots value of the demo's server: the
+// configured roots (the default one when none is named) plus demoDir. With
+// --local-roots none the demo still reads its own folder, and only it.
+func demoLocalRoots(c serveConfig, demoDir string) string {
+	switch v := strings.TrimSpace(c.localRoots); v {
+	case localRootsNone:
+		return demoDir
+	case "":
+		def, err := filepath.Abs(defaultLocalRoot(c.dataDir))
+		if err != nil {
+			return demoDir
+		}
+		if err := os.MkdirAll(def, 0o750); err != nil {
+			return demoDir
+		}
+		return def + "," + demoDir
+	default:
+		return v + "," + demoDir
+	}
 }

@@ -58,6 +58,7 @@ type serveConfig struct {
 	accessKey      string
 	secretKey      string
 	quotas         quota.Limits
+	localRoots     string
 }
 
 // parseServe reads flags, falling back to ATTUNE_* environment variables for
@@ -81,6 +82,7 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 	fs.Float64Var(&c.eventsRate, "events-rate-limit", 0, "events per second one event tracker may send (PutEvents answers ThrottlingException above it); 0 means unlimited (env ATTUNE_EVENTS_RATE_LIMIT)")
 	fs.IntVar(&c.eventsQueue, "events-queue", 4096, "PutEvents/PutItems/PutUsers requests that may wait for the durable writer before ThrottlingException (env ATTUNE_EVENTS_QUEUE)")
 	fs.StringVar(&c.addrFile, "addr-file", "", "write the bound listen address to this file once serving (env ATTUNE_ADDR_FILE)")
+	fs.StringVar(&c.localRoots, "local-roots", "", "comma-separated absolute folders file:// locations are confined to (default <data-dir>/files); none turns file:// off (env ATTUNE_LOCAL_ROOTS)")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error (env ATTUNE_LOG_LEVEL)")
 	var quotaSpecs quotaFlag
 	fs.Var(&quotaSpecs, "quota", "raise or lower a quota, NAME=N, repeatable or comma-separated; see README (env ATTUNE_QUOTA)")
@@ -103,6 +105,9 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 	}
 	if c.eventsRate < 0 || c.eventsQueue < 1 {
 		return c, usageError{fmt.Errorf("--events-rate-limit %v must be at least 0 and --events-queue %d at least 1", c.eventsRate, c.eventsQueue)}
+	}
+	if _, err := parseLocalRoots(c.localRoots); err != nil {
+		return c, usageError{err}
 	}
 	if c.maxBadRowShare < 0 || c.maxBadRowShare > 1 {
 		return c, usageError{fmt.Errorf("--max-bad-row-share %v must be between 0 and 1", c.maxBadRowShare)}
@@ -149,7 +154,15 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return fmt.Errorf("configure S3: %w", err)
 	}
-	locs := blob.NewLocations(map[string]blob.Opener{"file": local.FileOpener(), "s3": s3Opener})
+	openers := map[string]blob.Opener{blob.SchemeS3: s3Opener}
+	fileOpen, roots, err := fileOpener(c)
+	if err != nil {
+		return err
+	}
+	if fileOpen != nil {
+		openers[blob.SchemeFile] = fileOpen
+	}
+	locs := blob.NewLocations(openers)
 	scope := arn.Scope{Region: c.region, Account: c.account}
 	share := c.maxBadRowShare
 	if share == 0 {
@@ -208,6 +221,11 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	go func() { serveErr <- httpSrv.Serve(ln) }()
 
 	printBanner(stdout, addr, c, creds, generated)
+	if fileOpen != nil {
+		fmt.Fprintf(stdout, "file:// locations must lie inside: %s (--local-roots)\n", strings.Join(roots, ", "))
+	} else {
+		fmt.Fprintln(stdout, "file:// locations are disabled (--local-roots none).")
+	}
 	if c.addrFile != "" {
 		if err := writeFileAtomic(c.addrFile, []byte(addr), 0o644); err != nil {
 			log.Error("write addr file", "err", err)

@@ -11,10 +11,12 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -50,6 +52,10 @@ type Job struct {
 	// Lines and Errors count the input lines answered and those answered
 	// with an error (Attune's account; AWS clients ignore it).
 	Lines, Errors int64
+	// Written lists the output files this job has completed. Outputs are
+	// created without replacing anything, except these: a job rerun after a
+	// restart writes them again.
+	Written []string
 }
 
 // Batch inference and batch segment jobs share one shape and one runner.
@@ -109,9 +115,13 @@ type Attribute struct {
 
 // locations reads inputs and writes outputs.
 type locations interface {
+	// Check validates a location at create time (see blob.Locations.Check).
+	Check(ctx context.Context, uri string, write bool) error
 	Expand(ctx context.Context, uri, suffix string) ([]string, error)
 	Open(ctx context.Context, uri string) (io.ReadCloser, error)
+	// Put replaces an object; Create never replaces a local file.
 	Put(ctx context.Context, uri string, r io.Reader) error
+	Create(ctx context.Context, uri string, r io.Reader) error
 }
 
 // Options configure the service.
@@ -181,12 +191,21 @@ func (s *Service) create(ctx context.Context, kind resource.Kind[Job, *Job], in 
 			return nil, err
 		}
 	}
-	for _, loc := range []struct{ member, v string }{{"jobInput.s3DataSource.path", in.InputPath}, {"jobOutput.s3DataDestination.path", in.OutputPath}} {
+	for _, loc := range []struct {
+		member, v string
+		write     bool
+	}{{"jobInput.s3DataSource.path", in.InputPath, false}, {"jobOutput.s3DataDestination.path", in.OutputPath, true}} {
 		if loc.v == "" {
 			return nil, errs.E(errs.Invalid, "%s is required", loc.member)
 		}
 		if !strings.HasPrefix(loc.v, "s3://") && !strings.HasPrefix(loc.v, "file://") {
-			return nil, errs.E(errs.Invalid, "%s: %q must be an s3:// or file:/// location", loc.member, loc.v)
+			return nil, errs.E(errs.Invalid, "%s: %s must be an s3:// or file:/// location", loc.member, errs.Quote(loc.v))
+		}
+		if err := s.locs.Check(ctx, loc.v, loc.write); err != nil {
+			if k := errs.KindOf(err); k != errs.Internal {
+				return nil, errs.E(k, "%s: %s", loc.member, errs.Message(err))
+			}
+			return nil, err
 		}
 	}
 	out := in.OutputPath
@@ -320,7 +339,7 @@ func (s *Service) runJob(ctx context.Context, jobARN string) {
 		if err != nil {
 			j.Status, j.FailureReason = StatusCreateFailed, errs.Message(err)
 			if errs.KindOf(err) == errs.Internal {
-				j.FailureReason = "internal error: " + err.Error()
+				j.FailureReason = "internal error (job " + jobARN + "); the cause is in the server log"
 			}
 			return nil
 		}
@@ -355,13 +374,39 @@ func (s *Service) process(ctx context.Context, j *Job) (lines, bad int64, err er
 		return 0, 0, err
 	}
 	for _, f := range files {
-		n, b, err := s.processFile(ctx, j, key, recipeType, f)
+		outURI := j.OutputPath + path.Base(f) + ".out"
+		n, b, err := s.processFile(ctx, j, key, recipeType, f, outURI)
 		lines, bad = lines+n, bad+b
 		if err != nil {
 			return lines, bad, err
 		}
+		if !slices.Contains(j.Written, outURI) {
+			j.Written = append(j.Written, outURI)
+			if _, err := kindOf(j.ARN).Update(ctx, s.st, j.ARN, s.now, func(stored *Job) error {
+				stored.Written = j.Written
+				return nil
+			}); err != nil {
+				return lines, bad, fmt.Errorf("record output %s: %w", outURI, err)
+			}
+		}
 	}
 	return lines, bad, nil
+}
+
+// maxLine is the longest input line a batch job reads.
+const maxLine = 16 << 20
+
+// invalidLine is the output line of an input line that is not JSON: the
+// line is not copied (it may be anything, even a file never meant as
+// input), only its number and where the syntax broke.
+func invalidLine(lineNo int64, raw string) outputLine {
+	msg := fmt.Sprintf("User error: line %d is not valid JSON (%d bytes)", lineNo, len(raw))
+	var v any
+	var se *json.SyntaxError
+	if err := json.Unmarshal([]byte(raw), &v); errors.As(err, &se) {
+		msg = fmt.Sprintf("User error: line %d is not valid JSON: syntax error at byte %d of %d", lineNo, se.Offset, len(raw))
+	}
+	return outputLine{Input: json.RawMessage("null"), Error: &msg}
 }
 
 // inputLine is one JSON Lines input record.
@@ -384,8 +429,10 @@ type outputItems struct {
 	Scores           []*float64 `json:"scores,omitempty"`
 }
 
-// processFile streams one input file into "<name>.out" in the output folder.
-func (s *Service) processFile(ctx context.Context, j *Job, key, recipeType, file string) (lines, bad int64, err error) {
+// processFile streams one input file into outURI ("<name>.out" in the
+// output folder). The output is created new, or replaces one this job wrote
+// before a restart (j.Written), never anything else.
+func (s *Service) processFile(ctx context.Context, j *Job, key, recipeType, file, outURI string) (lines, bad int64, err error) {
 	rc, err := s.locs.Open(ctx, file)
 	if err != nil {
 		return 0, 0, err
@@ -397,20 +444,25 @@ func (s *Service) processFile(ctx context.Context, j *Job, key, recipeType, file
 		defer close(done)
 		bw := bufio.NewWriterSize(pw, 1<<20)
 		sc := bufio.NewScanner(rc)
-		sc.Buffer(make([]byte, 64<<10), 16<<20)
+		sc.Buffer(make([]byte, 64<<10), maxLine)
 		enc := json.NewEncoder(bw)
 		enc.SetEscapeHTML(false)
 		var werr error
+		var lineNo int64
 		for sc.Scan() && werr == nil {
+			lineNo++
 			raw := strings.TrimSpace(sc.Text())
 			if raw == "" {
 				continue
 			}
 			lines++
 			var out outputLine
-			if j.Mode == "BATCH_SEGMENT" {
+			switch {
+			case !json.Valid([]byte(raw)):
+				out = invalidLine(lineNo, raw)
+			case j.Mode == "BATCH_SEGMENT":
 				out = s.segmentLine(ctx, j, key, raw)
-			} else {
+			default:
 				out = s.answerLine(ctx, j, key, recipeType, raw)
 			}
 			if out.Error != nil {
@@ -420,14 +472,20 @@ func (s *Service) processFile(ctx context.Context, j *Job, key, recipeType, file
 		}
 		if werr == nil {
 			werr = sc.Err()
+			if errors.Is(werr, bufio.ErrTooLong) {
+				werr = errs.E(errs.Invalid, "%s: line %d is longer than %d MiB", path.Base(file), lineNo+1, maxLine>>20)
+			}
 		}
 		if werr == nil {
 			werr = bw.Flush()
 		}
 		pw.CloseWithError(werr)
 	}()
-	outURI := j.OutputPath + path.Base(file) + ".out"
-	err = s.locs.Put(ctx, outURI, pr)
+	if slices.Contains(j.Written, outURI) {
+		err = s.locs.Put(ctx, outURI, pr)
+	} else {
+		err = s.locs.Create(ctx, outURI, pr)
+	}
 	pr.CloseWithError(err) // unblocks the writer if Put stopped reading early
 	<-done
 	if err != nil {
@@ -483,14 +541,14 @@ func (s *Service) answerLine(ctx context.Context, j *Job, key, recipeType, raw s
 	return out
 }
 
-// errorLine is the output line of an input line that got no answer: the
-// input echoed (as a JSON string when it is not JSON) and the reason.
+// errorLine is the output line of a JSON input line that got no answer:
+// the input echoed and the reason. A line that is not JSON is never echoed
+// (see invalidLine).
 func errorLine(raw, format string, args ...any) outputLine {
 	msg := fmt.Sprintf(format, args...)
 	out := outputLine{Input: json.RawMessage(raw), Error: &msg}
 	if !json.Valid(out.Input) {
-		quoted, _ := json.Marshal(raw)
-		out.Input = quoted
+		out.Input = json.RawMessage("null")
 	}
 	return out
 }

@@ -86,7 +86,11 @@ func TestBatchJobAnswersEveryLineWithErrorsInline(t *testing.T) {
 		t.Fatal(err)
 	}
 	scorer := &fakeScorer{recipeType: "USER_PERSONALIZATION", loaded: map[string]bool{}}
-	locs := blob.NewLocations(map[string]blob.Opener{"file": local.FileOpener()})
+	fileOpen, err := local.FileOpener([]string{dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	locs := blob.NewLocations(map[string]blob.Opener{"file": fileOpen})
 	svc := New(st, scorer, locs, Options{Scope: scope}, time.Now, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	rctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
@@ -95,9 +99,9 @@ func TestBatchJobAnswersEveryLineWithErrorsInline(t *testing.T) {
 
 	bad := []CreateInput{
 		{JobName: "x", SolutionVersionARN: version, InputPath: "file://" + in + "/", OutputPath: "file://" + in + "/"},
-		{JobName: "x", SolutionVersionARN: version, InputPath: "ftp://x", OutputPath: "file:///tmp/o/"},
-		{JobName: "x", SolutionVersionARN: scope.Build(arn.Solution, "s", "ffffffff"), InputPath: "file://" + in + "/", OutputPath: "file:///tmp/o/"},
-		{JobName: "x", SolutionVersionARN: version, InputPath: "file://" + in + "/", OutputPath: "file:///tmp/o/", NumResults: 501},
+		{JobName: "x", SolutionVersionARN: version, InputPath: "ftp://x", OutputPath: "file://" + dir + "/o/"},
+		{JobName: "x", SolutionVersionARN: scope.Build(arn.Solution, "s", "ffffffff"), InputPath: "file://" + in + "/", OutputPath: "file://" + dir + "/o/"},
+		{JobName: "x", SolutionVersionARN: version, InputPath: "file://" + in + "/", OutputPath: "file://" + dir + "/o/", NumResults: 501},
 	}
 	for i, b := range bad {
 		if _, err := svc.Create(ctx, b); err == nil {
@@ -147,7 +151,7 @@ func TestBatchJobAnswersEveryLineWithErrorsInline(t *testing.T) {
 	if len(got) != 5 {
 		t.Fatalf("%d output lines, want one per non-empty input line (5)", len(got))
 	}
-	wantErr := []string{"", "userId", "not a JSON object", "banned", ""}
+	wantErr := []string{"", "userId", "line 3 is not valid JSON: syntax error at byte 2 of 8", "banned", ""}
 	for i, l := range got {
 		switch {
 		case wantErr[i] == "" && (l.Error != nil || l.Output == nil || len(l.Output.RecommendedItems) != 2 || len(l.Output.Scores) != 2):
@@ -156,7 +160,21 @@ func TestBatchJobAnswersEveryLineWithErrorsInline(t *testing.T) {
 			t.Errorf("line %d error = %v, want one mentioning %q", i, l.Error, wantErr[i])
 		}
 	}
-	if !strings.Contains(string(got[0].Input), `"u1"`) || !strings.Contains(string(got[2].Input), "not json") {
-		t.Errorf("inputs not echoed: %s / %s", got[0].Input, got[2].Input)
+	if !strings.Contains(string(got[0].Input), `"u1"`) {
+		t.Errorf("input not echoed: %s", got[0].Input)
+	}
+	// A line that is not JSON is never copied into the output: it could be
+	// any file's content.
+	if string(got[2].Input) != "null" {
+		t.Errorf("invalid line echoed as %s, want null", got[2].Input)
+	}
+	if raw, _ := os.ReadFile(filepath.Join(out, "users.json.out")); strings.Contains(string(raw), "not json") {
+		t.Errorf("output file quotes the invalid input line")
+	}
+	if fi, err := os.Stat(filepath.Join(out, "users.json.out")); err != nil || fi.Mode().Perm() != 0o640 {
+		t.Errorf("output file mode = %v, %v; want 0640", fi.Mode().Perm(), err)
+	}
+	if j.Written == nil || j.Written[0] != "file://"+out+"/users.json.out" {
+		t.Errorf("job.Written = %q, want the output file", j.Written)
 	}
 }

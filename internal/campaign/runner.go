@@ -119,7 +119,7 @@ func (s *Service) create(ctx context.Context, c *Campaign) {
 	}
 	s.finish(ctx, c.ARN, func(c *Campaign) {
 		if err != nil {
-			c.Status, c.FailureReason = StatusCreateFailed, failure(err)
+			c.Status, c.FailureReason = StatusCreateFailed, failure(c.ARN, err)
 			return
 		}
 		c.Status, c.FailureReason = StatusActive, ""
@@ -152,7 +152,7 @@ func (s *Service) update(ctx context.Context, c *Campaign) {
 		c.Latest.Updated = now
 		if err != nil {
 			// The campaign keeps serving what it served before.
-			c.Latest.Status, c.Latest.FailureReason = StatusCreateFailed, failure(err)
+			c.Latest.Status, c.Latest.FailureReason = StatusCreateFailed, failure(c.ARN, err)
 			return
 		}
 		c.Latest.Status, c.Latest.FailureReason = StatusActive, ""
@@ -239,9 +239,12 @@ func exploration(cfg Config) *recipe.Exploration {
 	return e
 }
 
-func failure(err error) string {
+// failure is the failureReason of a campaign whose model did not load:
+// the client-safe message, or for an internal error a generic reason (the
+// cause is logged by the caller).
+func failure(campaignARN string, err error) string {
 	if errs.KindOf(err) == errs.Internal {
-		return "internal error while loading the model: " + err.Error()
+		return "internal error while loading the model (campaign " + campaignARN + "); the cause is in the server log"
 	}
 	return errs.Message(err)
 }

@@ -221,13 +221,13 @@ func readHeader(s *scanner, sch *schema.Schema) (*header, error) {
 			continue
 		}
 		if prev, dup := seen[name]; dup {
-			return nil, errs.E(errs.Invalid, "duplicate column %q in the header (columns %d and %d)", name, prev+1, col+1)
+			return nil, errs.E(errs.Invalid, "duplicate column %s in the header (columns %d and %d)", columnLabel(name, col), prev+1, col+1)
 		}
 		seen[name] = col
 		if _, fi, ok := sch.Field(name); ok {
 			h.cell[fi] = col
 		} else {
-			h.ignored = append(h.ignored, name)
+			h.ignored = append(h.ignored, columnLabel(name, col))
 		}
 	}
 	var missing []string
@@ -248,11 +248,14 @@ func readHeader(s *scanner, sch *schema.Schema) (*header, error) {
 	if len(missing) > 1 {
 		noun = "columns"
 	}
-	found := h.names
 	const maxListed = 20
+	var found []string
+	for col, n := range h.names[:min(len(h.names), maxListed)] {
+		found = append(found, columnLabel(n, col))
+	}
 	more := ""
-	if len(found) > maxListed {
-		found, more = found[:maxListed], fmt.Sprintf(", and %d more", len(found)-maxListed)
+	if len(h.names) > maxListed {
+		more = fmt.Sprintf(", and %d more", len(h.names)-maxListed)
 	}
 	hint := ""
 	if caseHint {
@@ -357,4 +360,34 @@ func (im *importer) flush() error {
 		return fmt.Errorf("csvimport: write chunk %d (%d rows): %w", im.chunks, n, err)
 	}
 	return nil
+}
+
+// maxColumnName is the longest header cell reported as a column name.
+const maxColumnName = 150
+
+// columnLabel is how a header cell appears in reports and errors. A cell
+// that looks like a column name (letters, digits and '_', as Avro names,
+// up to 150 characters) is shown as it is. Anything else is not shown at
+// all, only its position and length: a file that is not the CSV it was
+// meant to be must not have its first line copied into job descriptions.
+func columnLabel(name string, col int) string {
+	if isColumnName(name) {
+		return name
+	}
+	return fmt.Sprintf("(column %d: not a column name, %d bytes)", col+1, len(name))
+}
+
+func isColumnName(s string) bool {
+	if s == "" || len(s) > maxColumnName {
+		return false
+	}
+	for i, c := range s {
+		switch {
+		case c == '_', c >= 'A' && c <= 'Z', c >= 'a' && c <= 'z':
+		case c >= '0' && c <= '9' && i > 0:
+		default:
+			return false
+		}
+	}
+	return true
 }

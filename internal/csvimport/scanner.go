@@ -236,7 +236,7 @@ func (s *scanner) slowRecord(content []byte) (recordKind, error) {
 				if afterQuote && s.problem == "" {
 					// Keep scanning to the end of the record so that the
 					// next one starts in the right place.
-					s.problem = fmt.Sprintf("unexpected %q after the closing quote of a quoted field", c)
+					s.problem = "unexpected character after the closing quote of a quoted field"
 					s.problemField = len(s.ends)
 				}
 				s.field = append(s.field, c)

@@ -69,17 +69,20 @@ func (s *Service) CreateExportJob(ctx context.Context, in CreateExportInput) (*E
 	case len(out) > 256:
 		return nil, errs.E(errs.Invalid, "jobOutput.s3DataDestination.path is longer than 256 characters")
 	case !strings.HasPrefix(out, "s3://") && !strings.HasPrefix(out, "file://"):
-		return nil, errs.E(errs.Invalid, "jobOutput.s3DataDestination.path: %q must be an s3://bucket/folder/ or file:///absolute/folder/ location", out)
+		return nil, errs.E(errs.Invalid, "jobOutput.s3DataDestination.path: %s must be an s3://bucket/folder/ or file:///absolute/folder/ location", errs.Quote(out))
 	}
 	if !strings.HasSuffix(out, "/") {
 		out += "/" // Personalize takes a folder, with or without the slash
+	}
+	if err := checkLocation(ctx, s.locs, "jobOutput.s3DataDestination.path", out, true); err != nil {
+		return nil, err
 	}
 	switch in.IngestionMode {
 	case "":
 		in.IngestionMode = IngestionPut
 	case IngestionBulk, IngestionPut, IngestionAll:
 	default:
-		return nil, errs.E(errs.Invalid, "ingestionMode: %q is not one of BULK, PUT, ALL", in.IngestionMode)
+		return nil, errs.E(errs.Invalid, "ingestionMode: %s is not one of BULK, PUT, ALL", errs.Quote(in.IngestionMode))
 	}
 	d, err := s.Dataset(ctx, in.DatasetARN)
 	if err != nil {
@@ -164,7 +167,7 @@ func (s *Service) runExport(ctx context.Context, jobARN string) {
 		status, reason = StatusCreateFailed, errs.Message(err)
 		if errs.KindOf(err) == errs.Internal {
 			s.log.Error("export job failed", "job", j.ARN, "err", err)
-			reason = "internal error while exporting: " + err.Error()
+			reason = "internal error while exporting (job " + j.ARN + "); the cause is in the server log"
 		}
 	}
 	if _, err := exports.Update(context.WithoutCancel(ctx), s.st, j.ARN, s.now, func(j *ExportJob) error {
@@ -224,7 +227,7 @@ func (s *Service) export(ctx context.Context, j *ExportJob) (*ExportReport, erro
 		pw.CloseWithError(err) // nil closes with io.EOF: the end of the file
 		written <- err
 	}()
-	perr := s.locs.Put(ctx, uri, pr)
+	perr := s.locs.Create(ctx, uri, pr)
 	pr.CloseWithError(errStopScan) // unblocks the writer if Put stopped reading early
 	werr := <-written
 	if werr != nil && !errors.Is(werr, errStopScan) {

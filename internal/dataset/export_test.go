@@ -49,7 +49,12 @@ func TestExportJob(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	locs := blob.NewLocations(map[string]blob.Opener{"file": local.FileOpener()})
+	dir := t.TempDir()
+	fileOpen, err := local.FileOpener([]string{dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	locs := blob.NewLocations(map[string]blob.Opener{"file": fileOpen})
 	svc := New(st, locs, Options{Poll: time.Hour}, time.Now, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	g, err := svc.CreateGroup(ctx, CreateGroupInput{Name: "g"})
 	if err != nil {
@@ -88,7 +93,6 @@ func TestExportJob(t *testing.T) {
 	go func() { done <- svc.Run(runCtx) }()
 	defer func() { stop(); <-done }()
 
-	dir := t.TempDir()
 	cases := []struct {
 		mode string
 		want string

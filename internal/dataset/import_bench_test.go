@@ -127,7 +127,11 @@ func benchService(b *testing.B, dir string) (*Service, *sqlite.Store, *Dataset) 
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { st.Close() })
-	locs := blob.NewLocations(map[string]blob.Opener{"file": local.FileOpener()})
+	fileOpen, err := local.FileOpener([]string{dir})
+	if err != nil {
+		b.Fatal(err)
+	}
+	locs := blob.NewLocations(map[string]blob.Opener{"file": fileOpen})
 	svc := New(st, locs, Options{}, time.Now, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	g, err := svc.CreateGroup(ctx, CreateGroupInput{Name: "bench"})
 	if err != nil {

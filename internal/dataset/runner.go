@@ -170,7 +170,7 @@ func (s *Service) runImport(ctx context.Context, jobARN string) {
 		status, reason = StatusCreateFailed, errs.Message(err)
 		if errs.KindOf(err) == errs.Internal {
 			s.log.Error("import job failed", "job", j.ARN, "err", err)
-			reason = "internal error while importing: " + err.Error()
+			reason = "internal error while importing (job " + j.ARN + "); the cause is in the server log"
 		}
 		if derr := s.st.DiscardImport(context.WithoutCancel(ctx), j.DatasetARN, j.ARN); derr != nil {
 			s.log.Error("discard failed import", "job", j.ARN, "err", derr)

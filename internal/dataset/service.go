@@ -19,10 +19,25 @@ import (
 // locations resolves data locations (file:// and s3:// URIs) for imports
 // and exports.
 type locations interface {
+	// Check validates a location at create time (see blob.Locations.Check).
+	Check(ctx context.Context, uri string, write bool) error
 	Expand(ctx context.Context, uri, suffix string) ([]string, error)
 	Open(ctx context.Context, uri string) (io.ReadCloser, error)
-	// Put writes an object (export output), replacing any existing one.
-	Put(ctx context.Context, uri string, r io.Reader) error
+	// Create writes an object (export output); it never replaces a local
+	// file (see blob.Locations.Create).
+	Create(ctx context.Context, uri string, r io.Reader) error
+}
+
+// checkLocation validates a client's location for member, naming the
+// member in the error.
+func checkLocation(ctx context.Context, locs locations, member, uri string, write bool) error {
+	if err := locs.Check(ctx, uri, write); err != nil {
+		if k := errs.KindOf(err); k != errs.Internal {
+			return errs.E(k, "%s: %s", member, errs.Message(err))
+		}
+		return err
+	}
+	return nil
 }
 
 // Options configure the service.
@@ -139,7 +154,7 @@ func checkDomain(d string) error {
 	case "", "ECOMMERCE", "VIDEO_ON_DEMAND":
 		return nil
 	}
-	return errs.E(errs.Invalid, "domain: %q is not one of ECOMMERCE, VIDEO_ON_DEMAND", d)
+	return errs.E(errs.Invalid, "domain: %s is not one of ECOMMERCE, VIDEO_ON_DEMAND", errs.Quote(d))
 }
 
 // Group returns a dataset group.
@@ -285,7 +300,7 @@ func (s *Service) checkSchemaFor(ctx context.Context, schemaARN string, dt schem
 		return nil, err
 	}
 	if sc.Domain != domain {
-		return nil, errs.E(errs.Invalid, "Schema %s has domain %q but the dataset group has domain %q", schemaARN, sc.Domain, domain)
+		return nil, errs.E(errs.Invalid, "Schema %s has domain %s but the dataset group has domain %s", errs.Quote(schemaARN), errs.Quote(sc.Domain), errs.Quote(domain))
 	}
 	parsed, err := schema.Parse(sc.Text)
 	if err != nil {
@@ -395,14 +410,17 @@ func (s *Service) CreateImportJob(ctx context.Context, in CreateImportInput) (*I
 		return nil, errs.E(errs.Invalid, "dataSource.dataLocation is longer than 256 characters")
 	}
 	if !strings.HasPrefix(in.DataLocation, "s3://") && !strings.HasPrefix(in.DataLocation, "file://") {
-		return nil, errs.E(errs.Invalid, "dataSource.dataLocation: %q must be an s3://bucket/key or file:///absolute/path location", in.DataLocation)
+		return nil, errs.E(errs.Invalid, "dataSource.dataLocation: %s must be an s3://bucket/key or file:///absolute/path location", errs.Quote(in.DataLocation))
+	}
+	if err := checkLocation(ctx, s.locs, "dataSource.dataLocation", in.DataLocation, false); err != nil {
+		return nil, err
 	}
 	switch in.ImportMode {
 	case "":
 		in.ImportMode = ImportFull
 	case ImportFull, ImportIncremental:
 	default:
-		return nil, errs.E(errs.Invalid, "importMode: %q is not one of FULL, INCREMENTAL", in.ImportMode)
+		return nil, errs.E(errs.Invalid, "importMode: %s is not one of FULL, INCREMENTAL", errs.Quote(in.ImportMode))
 	}
 	d, err := s.Dataset(ctx, in.DatasetARN)
 	if err != nil {

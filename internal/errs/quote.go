@@ -6,7 +6,7 @@ import (
 )
 
 // MaxQuotedRunes is how many runes of a client value Quote keeps.
-const MaxQuotedRunes = 64
+const MaxQuotedRunes = 100
 
 // Quote returns s as a Go-quoted string for an error message, cut to
 // MaxQuotedRunes runes with the original length appended ("…(N bytes)") when

@@ -14,9 +14,9 @@ func TestQuote(t *testing.T) {
 		{"empty", "", `""`},
 		{"short", "my-group", `"my-group"`},
 		{"exactly the limit", strings.Repeat("x", MaxQuotedRunes), `"` + strings.Repeat("x", MaxQuotedRunes) + `"`},
-		{"one over", strings.Repeat("x", MaxQuotedRunes+1), `"` + strings.Repeat("x", MaxQuotedRunes) + `"…(65 bytes)`},
+		{"one over", strings.Repeat("x", MaxQuotedRunes+1), `"` + strings.Repeat("x", MaxQuotedRunes) + `"…(101 bytes)`},
 		{"1 MiB", long, `"` + strings.Repeat("a", MaxQuotedRunes) + `"…(1048576 bytes)`},
-		{"multibyte cut on a rune", strings.Repeat("é", 100), `"` + strings.Repeat("é", MaxQuotedRunes) + `"…(200 bytes)`},
+		{"multibyte cut on a rune", strings.Repeat("é", 150), `"` + strings.Repeat("é", MaxQuotedRunes) + `"…(300 bytes)`},
 		{"control characters escaped", "a\nb\x00", `"a\nb\x00"`},
 		{"invalid UTF-8 escaped", "\xff\xfe", `"\xff\xfe"`},
 	}

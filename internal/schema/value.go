@@ -191,16 +191,10 @@ func looksLikeDate(s string) bool {
 	return false
 }
 
-// preview quotes a cell for an error message, shortened so one bad 20 kB
-// cell does not flood the job's failure reason.
+// preview describes a cell for an error message by its length.
 func preview(cell string) string {
-	const max = 48
-	if len(cell) > max {
-		cut := max
-		for cut > 0 && !utf8.RuneStart(cell[cut]) {
-			cut--
-		}
-		return fmt.Sprintf("%q...", cell[:cut])
-	}
-	return fmt.Sprintf("%q", cell)
+	// The value itself is not quoted: rows come from files, and a report
+	// must not copy a file's content (see csvimport); its length and the
+	// field name say enough to find it.
+	return fmt.Sprintf("of %d bytes", len(cell))
 }

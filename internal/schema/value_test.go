@@ -159,13 +159,17 @@ func TestParseValueMessages(t *testing.T) {
 		{"not integer", Field{Name: "AGE", Type: Int}, "4.5", "not an integer"},
 		{"boolean case", Field{Name: "ADULT", Type: Boolean}, "True", "lower-case"},
 		{"length", Field{Name: "ITEM_ID", Type: String}, strings.Repeat("i", 300), "limit is 256"},
-		{"long cell shortened", Field{Name: "AGE", Type: Int}, strings.Repeat("9x", 5000), `"...`},
+		{"long cell described, not quoted", Field{Name: "AGE", Type: Int}, strings.Repeat("9x", 5000), "value of 10000 bytes for field AGE"},
+		{"cell never quoted", Field{Name: "AGE", Type: Int}, "SECRET=hunter2", "value of 14 bytes for field AGE is not a valid int"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := tc.field.ParseValue(tc.cell)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("%s.ParseValue(%.40q) error = %v, want it to contain %q", tc.field.Name, tc.cell, err, tc.want)
+			}
+			if err != nil && tc.cell != "" && len(tc.cell) < 100 && strings.Contains(err.Error(), tc.cell) && tc.name != "milliseconds" {
+				t.Errorf("%s.ParseValue(%.40q) error %q quotes the cell", tc.field.Name, tc.cell, err)
 			}
 			if err != nil && len(err.Error()) > 300 {
 				t.Errorf("%s.ParseValue(%.40q) error is %d bytes long, want a short message", tc.field.Name, tc.cell, len(err.Error()))

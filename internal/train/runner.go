@@ -117,7 +117,7 @@ func (s *Service) runVersion(vctx context.Context, versionARN string) {
 			v.Status = StatusCreateFailed
 			v.FailureReason = errs.Message(err)
 			if errs.KindOf(err) == errs.Internal {
-				v.FailureReason = "internal error while training: " + err.Error()
+				v.FailureReason = "internal error while training (solution version " + versionARN + "); the cause is in the server log"
 			}
 		default:
 			v.Status = StatusActive
