@@ -71,7 +71,8 @@ func startServerEnv(t *testing.T, dataDir string, moreEnv map[string]string, ext
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	ts := &testServer{DataDir: dataDir, cancel: cancel, done: make(chan error, 1), out: &syncBuffer{}}
-	args := append([]string{"serve", "--listen", "127.0.0.1:0", "--data-dir", dataDir, "--addr-file", addrFile, "--log-level", "warn"}, extra...)
+	args := append([]string{"serve", "--listen", "127.0.0.1:0", "--data-dir", dataDir, "--addr-file", addrFile, "--log-level", "warn"},
+		withTestLocalRoots(t, extra)...)
 	go func() { ts.done <- run(ctx, args, func(k string) string { return env[k] }, ts.out, ts.out) }()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
@@ -91,6 +92,23 @@ func startServerEnv(t *testing.T, dataDir string, moreEnv map[string]string, ext
 	}
 	t.Cleanup(func() { ts.Stop(t) })
 	return ts
+}
+
+// withTestLocalRoots adds --local-roots to serve flags that lack it: the
+// temp folder (where tests put their files, beside their data dirs, which
+// the server refuses anyway) and ./testdata.
+func withTestLocalRoots(t testing.TB, extra []string) []string {
+	t.Helper()
+	for _, a := range extra {
+		if a == "--local-roots" || strings.HasPrefix(a, "--local-roots=") {
+			return extra
+		}
+	}
+	testdata, err := filepath.Abs("testdata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return append([]string{"--local-roots", os.TempDir() + "," + testdata}, extra...)
 }
 
 // Stop shuts the server down gracefully and waits for it; calling it twice is fine.

@@ -44,9 +44,9 @@ func parseLocalRoots(v string) ([]string, error) {
 
 // fileOpener returns the opener for file:// locations confined to the
 // configured roots and the roots it uses, or a nil opener when file:// is
-// off. The default root is created if missing; named roots must exist. No
-// root may hold the data dir, whose store and credentials must never be
-// readable as an import.
+// off. The default root is created if missing; named roots must exist. The
+// data dir, with the store and the credentials, is refused even when a root
+// holds it, except for roots inside it (<data-dir>/files).
 func fileOpener(c serveConfig) (blob.Opener, []string, error) {
 	if strings.TrimSpace(c.localRoots) == localRootsNone {
 		return nil, nil, nil
@@ -65,23 +65,7 @@ func fileOpener(c serveConfig) (blob.Opener, []string, error) {
 		}
 		roots = []string{def}
 	}
-	data, err := filepath.Abs(c.dataDir)
-	if err != nil {
-		return nil, nil, fmt.Errorf("data dir: %w", err)
-	}
-	if real, err := filepath.EvalSymlinks(data); err == nil {
-		data = real
-	}
-	for _, r := range roots {
-		real, err := filepath.EvalSymlinks(r)
-		if err != nil {
-			return nil, nil, usageError{fmt.Errorf("--local-roots: %s: %w", r, err)}
-		}
-		if real == data || strings.HasPrefix(data, real+string(filepath.Separator)) || real == "/" {
-			return nil, nil, usageError{fmt.Errorf("--local-roots: %s holds the data dir %s; name a folder beside it, such as %s", r, data, defaultLocalRoot(data))}
-		}
-	}
-	open, err := local.FileOpener(roots)
+	open, err := local.FileOpener(local.FilesOptions{Roots: roots, Deny: []string{c.dataDir}})
 	if err != nil {
 		return nil, nil, usageError{fmt.Errorf("--local-roots: %w", err)}
 	}

@@ -36,7 +36,7 @@ func (w *campaignConfigWire) domain() (campaign.Config, error) {
 		case "explorationItemAgeCutOff":
 			c.ExplorationAgeCutOff = v
 		default:
-			return c, errs.E(errs.Invalid, "campaignConfig.itemExplorationConfig: unknown key %q (expected explorationWeight or explorationItemAgeCutOff)", k)
+			return c, errs.E(errs.Invalid, "campaignConfig.itemExplorationConfig: unknown key %s (expected explorationWeight or explorationItemAgeCutOff)", errs.Quote(k))
 		}
 	}
 	c.EnableMetadata = w.EnableMetadataWithRecommendations != nil && *w.EnableMetadataWithRecommendations

@@ -90,7 +90,7 @@ func recipeFromARN(cat recipeCatalog, member, a, typ string) (recipe.Recipe, err
 		return nil, err
 	}
 	if p.Type != typ || len(p.Parts) != 1 {
-		return nil, errs.E(errs.Invalid, "%s: %q is not a %s ARN", member, a, typ)
+		return nil, errs.E(errs.Invalid, "%s: %s is not a %s ARN", member, errs.Quote(a), typ)
 	}
 	r, ok := cat.Get(p.Parts[0])
 	if !ok {
@@ -111,7 +111,7 @@ func registerRecipes(ops map[string]operation, cat recipeCatalog) {
 			return nil, err
 		}
 		if in.RecipeProvider != "" && in.RecipeProvider != "SERVICE" {
-			return nil, errs.E(errs.Invalid, "recipeProvider: %q is not SERVICE", in.RecipeProvider)
+			return nil, errs.E(errs.Invalid, "recipeProvider: %s is not SERVICE", errs.Quote(in.RecipeProvider))
 		}
 		all := cat.All()
 		sort.Slice(all, func(i, j int) bool { return all[i].Name() < all[j].Name() })

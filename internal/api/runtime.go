@@ -83,7 +83,7 @@ func (c *runtimeCommon) check() ([]string, error) {
 	}
 	for k, v := range c.Context {
 		if !contextKey.MatchString(k) || len(v) > 1000 {
-			return nil, errs.E(errs.Invalid, "context: key %q must match [A-Za-z0-9_]{1,150} and its value be at most 1000 characters", k)
+			return nil, errs.E(errs.Invalid, "context: key %s must match [A-Za-z0-9_]{1,150} and its value be at most 1000 characters", errs.Quote(k))
 		}
 	}
 	if len(c.FilterValues) > 25 {
@@ -91,7 +91,7 @@ func (c *runtimeCommon) check() ([]string, error) {
 	}
 	for k, v := range c.FilterValues {
 		if !filterKey.MatchString(k) || len(v) > 1000 {
-			return nil, errs.E(errs.Invalid, "filterValues: key %q must match [A-Za-z0-9_]{1,50} and its value be at most 1000 characters", k)
+			return nil, errs.E(errs.Invalid, "filterValues: key %s must match [A-Za-z0-9_]{1,50} and its value be at most 1000 characters", errs.Quote(k))
 		}
 	}
 	if c.FilterArn != "" {
@@ -102,7 +102,7 @@ func (c *runtimeCommon) check() ([]string, error) {
 	var cols []string
 	for k, v := range c.MetadataColumns {
 		if k != "ITEMS" {
-			return nil, errs.E(errs.Invalid, "metadataColumns: the only dataset key is ITEMS, got %q", k)
+			return nil, errs.E(errs.Invalid, "metadataColumns: the only dataset key is ITEMS, got %s", errs.Quote(k))
 		}
 		cols = v
 	}

@@ -83,13 +83,13 @@ func (c *solutionConfigIn) domain() (train.Config, error) {
 		if h.HpoObjective != nil {
 			out.HPOMetric = h.HpoObjective.MetricName
 			if t := h.HpoObjective.Type; t != "" && t != "Maximize" {
-				return out, errs.E(errs.Invalid, "solutionConfig.hpoConfig.hpoObjective.type: only Maximize is supported, got %q", t)
+				return out, errs.E(errs.Invalid, "solutionConfig.hpoConfig.hpoObjective.type: only Maximize is supported, got %s", errs.Quote(t))
 			}
 		}
 		if r := h.HpoResourceConfig; r != nil && r.MaxNumberOfTrainingJobs != "" {
 			n, err := strconv.Atoi(r.MaxNumberOfTrainingJobs)
 			if err != nil || n < 1 || n > 40 {
-				return out, errs.E(errs.Invalid, "solutionConfig.hpoConfig.hpoResourceConfig.maxNumberOfTrainingJobs must be 1 to 40, got %q", r.MaxNumberOfTrainingJobs)
+				return out, errs.E(errs.Invalid, "solutionConfig.hpoConfig.hpoResourceConfig.maxNumberOfTrainingJobs must be 1 to 40, got %s", errs.Quote(r.MaxNumberOfTrainingJobs))
 			}
 			out.HPOMaxJobs = n
 		}

@@ -91,9 +91,9 @@ func CheckName(member, name string) error {
 	case name == "":
 		return errs.E(errs.Invalid, "%s is required", member)
 	case len(name) > 63:
-		return errs.E(errs.Invalid, "%s: %q is longer than 63 characters", member, name)
+		return errs.E(errs.Invalid, "%s: %s is longer than 63 characters", member, errs.Quote(name))
 	case !namePattern.MatchString(name):
-		return errs.E(errs.Invalid, "%s: %q must start with a letter or digit and contain only letters, digits, '-' and '_'", member, name)
+		return errs.E(errs.Invalid, "%s: %s must start with a letter or digit and contain only letters, digits, '-' and '_'", member, errs.Quote(name))
 	}
 	return nil
 }

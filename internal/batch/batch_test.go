@@ -86,7 +86,7 @@ func TestBatchJobAnswersEveryLineWithErrorsInline(t *testing.T) {
 		t.Fatal(err)
 	}
 	scorer := &fakeScorer{recipeType: "USER_PERSONALIZATION", loaded: map[string]bool{}}
-	fileOpen, err := local.FileOpener([]string{dir})
+	fileOpen, err := local.FileOpener(local.FilesOptions{Roots: []string{dir}})
 	if err != nil {
 		t.Fatal(err)
 	}

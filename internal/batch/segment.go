@@ -32,7 +32,7 @@ func ParseAttributes(q string) ([]Attribute, error) {
 		field = strings.TrimSpace(field)
 		name, ok := cutPrefixFold(field, "ITEMS.")
 		if !ok || name == "" || strings.ContainsAny(name, " \t\"") {
-			return nil, errs.E(errs.Invalid, "itemAttributes condition %d: %q is not ITEMS.FIELD", i+1, field)
+			return nil, errs.E(errs.Invalid, "itemAttributes condition %d: %s is not ITEMS.FIELD", i+1, errs.Quote(field))
 		}
 		after = strings.TrimSpace(after)
 		if !strings.HasPrefix(after, `"`) {
@@ -49,7 +49,7 @@ func ParseAttributes(q string) ([]Attribute, error) {
 		}
 		next, ok := cutPrefixFold(rest, "AND ")
 		if !ok {
-			return nil, errs.E(errs.Invalid, "itemAttributes: expected AND after condition %d, found %q (only AND and = are allowed)", i+1, rest)
+			return nil, errs.E(errs.Invalid, "itemAttributes: expected AND after condition %d, found %s (only AND and = are allowed)", i+1, errs.Quote(rest))
 		}
 		rest = strings.TrimSpace(next)
 	}

@@ -27,7 +27,7 @@ func s3Opener(t *testing.T, srv testenv.S3Server, secret string) blob.Opener {
 
 func fileOpener(t *testing.T, roots ...string) blob.Opener {
 	t.Helper()
-	open, err := local.FileOpener(roots)
+	open, err := local.FileOpener(local.FilesOptions{Roots: roots})
 	if err != nil {
 		t.Fatalf("local.FileOpener(%q) = %v", roots, err)
 	}

@@ -202,7 +202,7 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (*Campaign, error)
 func (s *Service) resolve(ctx context.Context, versionARN string, sync bool) (VersionInfo, error) {
 	if sol, ok := strings.CutSuffix(versionARN, latestSuffix); ok {
 		if !sync {
-			return VersionInfo{}, errs.E(errs.Invalid, "solutionVersionArn %q ends in $LATEST: set campaignConfig.syncWithLatestSolutionVersion to true, or name a version", versionARN)
+			return VersionInfo{}, errs.E(errs.Invalid, "solutionVersionArn %s ends in $LATEST: set campaignConfig.syncWithLatestSolutionVersion to true, or name a version", errs.Quote(versionARN))
 		}
 		if _, err := arn.Expect("solutionVersionArn", sol, arn.Solution, 1); err != nil {
 			return VersionInfo{}, err
@@ -221,7 +221,7 @@ func (s *Service) resolve(ctx context.Context, versionARN string, sync bool) (Ve
 		return VersionInfo{}, err
 	}
 	if p.Type != arn.Solution || len(p.Parts) != 2 {
-		return VersionInfo{}, errs.E(errs.Invalid, "solutionVersionArn: %q is not a solution version ARN (…:solution/NAME/VERSION)", versionARN)
+		return VersionInfo{}, errs.E(errs.Invalid, "solutionVersionArn: %s is not a solution version ARN (…:solution/NAME/VERSION)", errs.Quote(versionARN))
 	}
 	v, err := s.vers.Version(ctx, versionARN)
 	if err != nil {
@@ -250,7 +250,7 @@ func checkConfig(c Config) error {
 	}
 	for k, v := range c.RankingInfluence {
 		if k != "POPULARITY" && k != "FRESHNESS" {
-			return errs.E(errs.Invalid, "campaignConfig.rankingInfluence: key %q is not POPULARITY or FRESHNESS", k)
+			return errs.E(errs.Invalid, "campaignConfig.rankingInfluence: key %s is not POPULARITY or FRESHNESS", errs.Quote(k))
 		}
 		if v < 0 || v > 1 {
 			return errs.E(errs.Invalid, "campaignConfig.rankingInfluence.%s must be between 0 and 1, got %v", k, v)

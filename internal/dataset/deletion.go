@@ -69,6 +69,9 @@ func (s *Service) CreateDeletionJob(ctx context.Context, in CreateDeletionInput)
 	if err := checkLocation("dataSource.dataLocation", in.DataLocation); err != nil {
 		return nil, err
 	}
+	if err := confineLocation(ctx, s.locs, "dataSource.dataLocation", in.DataLocation, false); err != nil {
+		return nil, err
+	}
 	if in.RoleARN == "" {
 		return nil, errs.E(errs.Invalid, "roleArn is required")
 	}

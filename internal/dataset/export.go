@@ -74,7 +74,7 @@ func (s *Service) CreateExportJob(ctx context.Context, in CreateExportInput) (*E
 	if !strings.HasSuffix(out, "/") {
 		out += "/" // Personalize takes a folder, with or without the slash
 	}
-	if err := checkLocation(ctx, s.locs, "jobOutput.s3DataDestination.path", out, true); err != nil {
+	if err := confineLocation(ctx, s.locs, "jobOutput.s3DataDestination.path", out, true); err != nil {
 		return nil, err
 	}
 	switch in.IngestionMode {

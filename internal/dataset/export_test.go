@@ -50,7 +50,7 @@ func TestExportJob(t *testing.T) {
 	}
 	defer st.Close()
 	dir := t.TempDir()
-	fileOpen, err := local.FileOpener([]string{dir})
+	fileOpen, err := local.FileOpener(local.FilesOptions{Roots: []string{dir}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -127,7 +127,7 @@ func benchService(b *testing.B, dir string) (*Service, *sqlite.Store, *Dataset) 
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { st.Close() })
-	fileOpen, err := local.FileOpener([]string{dir})
+	fileOpen, err := local.FileOpener(local.FilesOptions{Roots: []string{dir}})
 	if err != nil {
 		b.Fatal(err)
 	}

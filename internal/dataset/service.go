@@ -28,9 +28,9 @@ type locations interface {
 	Create(ctx context.Context, uri string, r io.Reader) error
 }
 
-// checkLocation validates a client's location for member, naming the
-// member in the error.
-func checkLocation(ctx context.Context, locs locations, member, uri string, write bool) error {
+// confineLocation checks a client's location against what the server lets
+// jobs read (or write), naming member in the error.
+func confineLocation(ctx context.Context, locs locations, member, uri string, write bool) error {
 	if err := locs.Check(ctx, uri, write); err != nil {
 		if k := errs.KindOf(err); k != errs.Internal {
 			return errs.E(k, "%s: %s", member, errs.Message(err))
@@ -412,7 +412,7 @@ func (s *Service) CreateImportJob(ctx context.Context, in CreateImportInput) (*I
 	if !strings.HasPrefix(in.DataLocation, "s3://") && !strings.HasPrefix(in.DataLocation, "file://") {
 		return nil, errs.E(errs.Invalid, "dataSource.dataLocation: %s must be an s3://bucket/key or file:///absolute/path location", errs.Quote(in.DataLocation))
 	}
-	if err := checkLocation(ctx, s.locs, "dataSource.dataLocation", in.DataLocation, false); err != nil {
+	if err := confineLocation(ctx, s.locs, "dataSource.dataLocation", in.DataLocation, false); err != nil {
 		return nil, err
 	}
 	switch in.ImportMode {

@@ -380,7 +380,7 @@ func (f *Filter) matcher(env *Env, cd *Cond, values map[string][]string) (*match
 				}
 				x, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
 				if err != nil || math.IsNaN(x) || math.IsInf(x, 0) {
-					return nil, errs.E(errs.Invalid, "filterValues[%s]: %q is not a number, which %s.%s needs", v.Text, s, cd.Dataset, cd.Field)
+					return nil, errs.E(errs.Invalid, "filterValues[%s]: %s is not a number, which %s.%s needs", v.Text, errs.Quote(s), cd.Dataset, cd.Field)
 				}
 				nums = append(nums, x)
 			}

@@ -26,7 +26,7 @@ func ParseValues(filterValues map[string]string) (map[string][]string, error) {
 	out := make(map[string][]string, len(filterValues))
 	for _, name := range names {
 		if !validParamName(name) {
-			return nil, errs.E(errs.Invalid, "filterValues key %q is not a parameter name ([A-Za-z0-9_]+, at most %d characters)", name, MaxParamNameLen)
+			return nil, errs.E(errs.Invalid, "filterValues key %s is not a parameter name ([A-Za-z0-9_]+, at most %d characters)", errs.Quote(name), MaxParamNameLen)
 		}
 		vals, err := splitValues(filterValues[name])
 		if err != nil {

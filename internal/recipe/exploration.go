@@ -16,7 +16,7 @@ func ParseExploration(weight, ageCutOff string) (*Exploration, error) {
 	if weight != "" {
 		w, err := strconv.ParseFloat(weight, 64)
 		if err != nil || w < 0 || w > 1 {
-			return nil, errs.E(errs.Invalid, "itemExplorationConfig.explorationWeight must be a number from 0 to 1, got %q", weight)
+			return nil, errs.E(errs.Invalid, "itemExplorationConfig.explorationWeight must be a number from 0 to 1, got %s", errs.Quote(weight))
 		}
 		if w == 0 {
 			return nil, nil
@@ -26,7 +26,7 @@ func ParseExploration(weight, ageCutOff string) (*Exploration, error) {
 	if ageCutOff != "" {
 		d, err := strconv.ParseFloat(ageCutOff, 64)
 		if err != nil || d <= 0 || math.IsInf(d, 0) {
-			return nil, errs.E(errs.Invalid, "itemExplorationConfig.explorationItemAgeCutOff must be a positive number of days, got %q", ageCutOff)
+			return nil, errs.E(errs.Invalid, "itemExplorationConfig.explorationItemAgeCutOff must be a positive number of days, got %s", errs.Quote(ageCutOff))
 		}
 		e.AgeCutOffDays = d
 	}
@@ -38,7 +38,7 @@ func ParseExploration(weight, ageCutOff string) (*Exploration, error) {
 func ParseExplorationMap(m map[string]string) (*Exploration, error) {
 	for k := range m {
 		if k != "explorationWeight" && k != "explorationItemAgeCutOff" {
-			return nil, errs.E(errs.Invalid, "itemExplorationConfig: unknown key %q (explorationWeight, explorationItemAgeCutOff)", k)
+			return nil, errs.E(errs.Invalid, "itemExplorationConfig: unknown key %s (explorationWeight, explorationItemAgeCutOff)", errs.Quote(k))
 		}
 	}
 	return ParseExploration(m["explorationWeight"], m["explorationItemAgeCutOff"])

@@ -36,7 +36,7 @@ func ParseParams(specs []Hyperparameter, p Params) (Values, error) {
 	for name, raw := range p {
 		s, ok := byName[name]
 		if !ok {
-			return Values{}, errs.E(errs.Invalid, "hyperparameter %q: unknown for this recipe", name)
+			return Values{}, errs.E(errs.Invalid, "hyperparameter %s: unknown for this recipe", errs.Quote(name))
 		}
 		raw = strings.TrimSpace(raw)
 		if err := checkValue(s, raw); err != nil {
@@ -52,18 +52,18 @@ func checkValue(s Hyperparameter, raw string) error {
 	case KindInteger:
 		n, err := strconv.ParseInt(raw, 10, 64)
 		if err != nil {
-			return errs.E(errs.Invalid, "hyperparameter %q: %q is not an integer", s.Name, raw)
+			return errs.E(errs.Invalid, "hyperparameter %s: %s is not an integer", errs.Quote(s.Name), errs.Quote(raw))
 		}
 		if float64(n) < s.Min || float64(n) > s.Max {
-			return errs.E(errs.Invalid, "hyperparameter %q: %d is outside [%g, %g]", s.Name, n, s.Min, s.Max)
+			return errs.E(errs.Invalid, "hyperparameter %s: %d is outside [%g, %g]", errs.Quote(s.Name), n, s.Min, s.Max)
 		}
 	case KindContinuous:
 		f, err := strconv.ParseFloat(raw, 64)
 		if err != nil || math.IsNaN(f) {
-			return errs.E(errs.Invalid, "hyperparameter %q: %q is not a number", s.Name, raw)
+			return errs.E(errs.Invalid, "hyperparameter %s: %s is not a number", errs.Quote(s.Name), errs.Quote(raw))
 		}
 		if f < s.Min || f > s.Max {
-			return errs.E(errs.Invalid, "hyperparameter %q: %g is outside [%g, %g]", s.Name, f, s.Min, s.Max)
+			return errs.E(errs.Invalid, "hyperparameter %s: %g is outside [%g, %g]", errs.Quote(s.Name), f, s.Min, s.Max)
 		}
 	case KindCategorical:
 		if len(s.Values) == 0 {
@@ -74,7 +74,7 @@ func checkValue(s Hyperparameter, raw string) error {
 				return nil
 			}
 		}
-		return errs.E(errs.Invalid, "hyperparameter %q: %q is not one of %s", s.Name, raw, strings.Join(s.Values, ", "))
+		return errs.E(errs.Invalid, "hyperparameter %s: %s is not one of %s", errs.Quote(s.Name), errs.Quote(raw), strings.Join(s.Values, ", "))
 	}
 	return nil
 }
@@ -142,7 +142,7 @@ func ParseEventWeights(name, s string, eventTypes []string) ([]float32, error) {
 		k = strings.TrimSpace(k)
 		f, err := strconv.ParseFloat(strings.TrimSpace(val), 64)
 		if !ok || k == "" || err != nil || f < 0 || math.IsNaN(f) || math.IsInf(f, 0) {
-			return nil, errs.E(errs.Invalid, "hyperparameter %q: %q is not EVENT_TYPE=weight with a weight ≥ 0", name, strings.TrimSpace(part))
+			return nil, errs.E(errs.Invalid, "hyperparameter %s: %s is not EVENT_TYPE=weight with a weight ≥ 0", errs.Quote(name), errs.Quote(strings.TrimSpace(part)))
 		}
 		for i, et := range eventTypes {
 			if strings.EqualFold(et, k) {

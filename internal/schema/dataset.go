@@ -50,7 +50,7 @@ func ParseDatasetType(s string) (DatasetType, error) {
 			return t, nil
 		}
 	}
-	return "", errs.E(errs.Invalid, "datasetType %q is not one of Interactions, Items, Users, Actions, Action_Interactions", s)
+	return "", errs.E(errs.Invalid, "datasetType %s is not one of Interactions, Items, Users, Actions, Action_Interactions", errs.Quote(s))
 }
 
 // IDField returns the field that identifies a row of a t dataset: USER_ID for
@@ -227,13 +227,13 @@ func (s *Schema) Metadata(t DatasetType) []Field {
 func (s *Schema) ValidateFor(t DatasetType, domain string) error {
 	custom, ok := customSpecs[t]
 	if !ok {
-		return errs.E(errs.Invalid, "datasetType %q is not one of Interactions, Items, Users, Actions, Action_Interactions", string(t))
+		return errs.E(errs.Invalid, "datasetType %s is not one of Interactions, Items, Users, Actions, Action_Interactions", errs.Quote(string(t)))
 	}
 	specs := custom
 	if domain != "" {
 		byType, ok := domainSpecs[domain]
 		if !ok {
-			return errs.E(errs.Invalid, "domain %q is not one of %s, %s", domain, DomainECommerce, DomainVideoOnDemand)
+			return errs.E(errs.Invalid, "domain %s is not one of %s, %s", errs.Quote(domain), DomainECommerce, DomainVideoOnDemand)
 		}
 		if t == Actions || t == ActionInteractions {
 			return errs.E(errs.Invalid, "%s datasets are not available in a %s domain dataset group", t, domain)

@@ -53,7 +53,7 @@ func checkContext(c map[string]string) error {
 	}
 	for k, v := range c {
 		if !contextKey.MatchString(k) {
-			return errs.E(errs.Invalid, "context: key %q must match [A-Za-z\\d_]{1,150}", k)
+			return errs.E(errs.Invalid, "context: key %s must match [A-Za-z\\d_]{1,150}", errs.Quote(k))
 		}
 		if len(v) > MaxContextValueLen {
 			return errs.E(errs.Invalid, "context[%s]: value longer than %d characters", k, MaxContextValueLen)

@@ -609,7 +609,7 @@ func (l *loaded) checkMetadata(cols []string) error {
 	cat := l.g.catalog.Load()
 	for _, c := range cols {
 		if cat == nil || cat.FieldIndex(c) < 0 {
-			return errs.E(errs.Invalid, "metadataColumns: the Items dataset has no column %q", c)
+			return errs.E(errs.Invalid, "metadataColumns: the Items dataset has no column %s", errs.Quote(c))
 		}
 	}
 	return nil

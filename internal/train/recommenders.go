@@ -68,7 +68,7 @@ func useCase(recipeARN string) (UseCase, error) {
 			}
 		}
 	}
-	return UseCase{}, errs.E(errs.Invalid, "recipeArn: %q is not a domain use case recipe (see ListRecipes --domain)", recipeARN)
+	return UseCase{}, errs.E(errs.Invalid, "recipeArn: %s is not a domain use case recipe (see ListRecipes --domain)", errs.Quote(recipeARN))
 }
 
 // RecommenderConfig is recommenderConfig.
@@ -155,7 +155,7 @@ func (s *Service) CreateRecommender(ctx context.Context, in CreateRecommenderInp
 	var body struct{ Domain string }
 	_ = json.Unmarshal(g.Body, &body)
 	if body.Domain != uc.Domain {
-		return nil, errs.E(errs.Invalid, "recipe %s is a %s use case but dataset group %s has domain %q", uc.Name, uc.Domain, in.GroupARN, body.Domain)
+		return nil, errs.E(errs.Invalid, "recipe %s is a %s use case but dataset group %s has domain %s", uc.Name, uc.Domain, in.GroupARN, errs.Quote(body.Domain))
 	}
 	if g.Status != StatusActive {
 		return nil, errs.E(errs.InUse, "Dataset group %s is %s, not ACTIVE", in.GroupARN, g.Status)

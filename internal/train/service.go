@@ -86,7 +86,7 @@ func (s *Service) Recipe(recipeARN string) (recipe.Recipe, error) {
 		return nil, err
 	}
 	if p.Type != arn.Recipe || len(p.Parts) != 1 {
-		return nil, errs.E(errs.Invalid, "recipeArn: %q is not a recipe ARN", recipeARN)
+		return nil, errs.E(errs.Invalid, "recipeArn: %s is not a recipe ARN", errs.Quote(recipeARN))
 	}
 	r, ok := s.reg.Get(p.Parts[0])
 	if !ok {
@@ -156,7 +156,7 @@ func (s *Service) CreateSolution(ctx context.Context, in CreateSolutionInput) (*
 	}
 	if in.Config.EventValueThreshold != "" {
 		if _, err := strconv.ParseFloat(in.Config.EventValueThreshold, 64); err != nil {
-			return nil, errs.E(errs.Invalid, "solutionConfig.eventValueThreshold: %q is not a number", in.Config.EventValueThreshold)
+			return nil, errs.E(errs.Invalid, "solutionConfig.eventValueThreshold: %s is not a number", errs.Quote(in.Config.EventValueThreshold))
 		}
 	}
 	if in.Config.ScheduleExpression != "" {
@@ -189,13 +189,13 @@ func checkRanges(r recipe.Recipe, c Config) error {
 	check := func(name string, lo, hi float64) error {
 		h, ok := known[name]
 		if !ok {
-			return errs.E(errs.Invalid, "solutionConfig.hpoConfig: %s has no hyperparameter %q", r.Name(), name)
+			return errs.E(errs.Invalid, "solutionConfig.hpoConfig: %s has no hyperparameter %s", r.Name(), errs.Quote(name))
 		}
 		if lo > hi {
-			return errs.E(errs.Invalid, "solutionConfig.hpoConfig: range of %q has minValue %v above maxValue %v", name, lo, hi)
+			return errs.E(errs.Invalid, "solutionConfig.hpoConfig: range of %s has minValue %v above maxValue %v", errs.Quote(name), lo, hi)
 		}
 		if (h.Kind == "integer" || h.Kind == "continuous") && (lo < h.Min || hi > h.Max) {
-			return errs.E(errs.Invalid, "solutionConfig.hpoConfig: range of %q [%v, %v] is outside the allowed [%v, %v]", name, lo, hi, h.Min, h.Max)
+			return errs.E(errs.Invalid, "solutionConfig.hpoConfig: range of %s [%v, %v] is outside the allowed [%v, %v]", errs.Quote(name), lo, hi, h.Min, h.Max)
 		}
 		return nil
 	}
@@ -211,7 +211,7 @@ func checkRanges(r recipe.Recipe, c Config) error {
 	}
 	for _, cr := range c.CatRanges {
 		if _, ok := known[cr.Name]; !ok {
-			return errs.E(errs.Invalid, "solutionConfig.hpoConfig: %s has no hyperparameter %q", r.Name(), cr.Name)
+			return errs.E(errs.Invalid, "solutionConfig.hpoConfig: %s has no hyperparameter %s", r.Name(), errs.Quote(cr.Name))
 		}
 		for _, v := range cr.Values {
 			if _, err := recipe.ParseParams(r.Hyperparameters(), recipe.Params{cr.Name: v}); err != nil {
@@ -308,7 +308,7 @@ func (s *Service) CreateVersion(ctx context.Context, solutionARN, name, mode, tr
 		// already fold in new interactions at request time, so an update is a
 		// full retrain on the current data, which includes everything UPDATE would.
 	default:
-		return nil, errs.E(errs.Invalid, "trainingMode: %q is not one of FULL, UPDATE, AUTOTRAIN", mode)
+		return nil, errs.E(errs.Invalid, "trainingMode: %s is not one of FULL, UPDATE, AUTOTRAIN", errs.Quote(mode))
 	}
 	if sol.Status != StatusActive {
 		return nil, errs.E(errs.InUse, "Solution %s is %s, not ACTIVE", solutionARN, sol.Status)
@@ -351,7 +351,7 @@ func checkVersionARN(a string) error {
 		return err
 	}
 	if p.Type != arn.Solution || len(p.Parts) != 2 {
-		return errs.E(errs.Invalid, "solutionVersionArn: %q is not a solution version ARN (…:solution/NAME/VERSION)", a)
+		return errs.E(errs.Invalid, "solutionVersionArn: %s is not a solution version ARN (…:solution/NAME/VERSION)", errs.Quote(a))
 	}
 	return nil
 }
@@ -406,7 +406,7 @@ func (s *Service) Metrics(ctx context.Context, versionARN string) (map[string]fl
 // Personalize's "rate(N day|days)" with N in 1..30, and, for self-hosting,
 // "rate(N hour|hours)" and "rate(N minute|minutes)".
 func ParseSchedule(expr string) (time.Duration, error) {
-	bad := errs.E(errs.Invalid, "schedulingExpression: %q must look like rate(7 days), rate(6 hours) or rate(30 minutes)", expr)
+	bad := errs.E(errs.Invalid, "schedulingExpression: %s must look like rate(7 days), rate(6 hours) or rate(30 minutes)", errs.Quote(expr))
 	inner, ok := strings.CutPrefix(strings.TrimSpace(expr), "rate(")
 	if !ok {
 		return 0, bad
@@ -426,7 +426,7 @@ func ParseSchedule(expr string) (time.Duration, error) {
 	switch strings.TrimSpace(unit) {
 	case "day", "days":
 		if n > 30 {
-			return 0, errs.E(errs.Invalid, "schedulingExpression: %q: at most 30 days", expr)
+			return 0, errs.E(errs.Invalid, "schedulingExpression: %s: at most 30 days", errs.Quote(expr))
 		}
 		return time.Duration(n) * 24 * time.Hour, nil
 	case "hour", "hours":

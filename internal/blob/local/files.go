@@ -34,6 +34,19 @@ import (
 // A Files is safe for concurrent use.
 type Files struct {
 	roots []string // real (symlink-free) absolute paths, cleaned
+	deny  []string // likewise
+}
+
+// FilesOptions configure NewFiles.
+type FilesOptions struct {
+	// Roots are the folders file:// locations may name: absolute paths to
+	// existing folders, none of them "/" or inside /proc, /sys or /dev.
+	// At least one is required.
+	Roots []string
+	// Deny are folders refused even inside a root (the server's data dir,
+	// with its store and credentials), except where a root lies inside them
+	// (<data-dir>/files). Missing ones are ignored.
+	Deny []string
 }
 
 var (
@@ -45,15 +58,24 @@ var (
 // forbidden are trees never read or written, whatever the roots say.
 var forbidden = [...]string{"/proc", "/sys", "/dev"}
 
-// NewFiles returns a Files confined to roots. Each root must be an absolute
-// path to an existing folder; it must not be "/" nor lie in /proc, /sys or
-// /dev. Roots are resolved through symlinks once, here.
-func NewFiles(roots []string) (*Files, error) {
-	if len(roots) == 0 {
+// NewFiles returns a Files confined to opts.Roots and away from opts.Deny.
+// Both are resolved through symlinks once, here.
+func NewFiles(opts FilesOptions) (*Files, error) {
+	if len(opts.Roots) == 0 {
 		return nil, errors.New("local roots: none given")
 	}
 	f := &Files{}
-	for _, r := range roots {
+	for _, d := range opts.Deny {
+		abs, err := filepath.Abs(d)
+		if err != nil {
+			return nil, fmt.Errorf("denied folder %s: %w", d, err)
+		}
+		if real, err := filepath.EvalSymlinks(abs); err == nil {
+			abs = real
+		}
+		f.deny = append(f.deny, abs)
+	}
+	for _, r := range opts.Roots {
 		if !filepath.IsAbs(r) {
 			return nil, fmt.Errorf("local root %q is not an absolute path", r)
 		}
@@ -76,10 +98,10 @@ func NewFiles(roots []string) (*Files, error) {
 	return f, nil
 }
 
-// FileOpener returns the blob.Opener for file:// locations confined to
-// roots (see NewFiles): file:///abs/path has bucket "" and key "abs/path".
-func FileOpener(roots []string) (blob.Opener, error) {
-	files, err := NewFiles(roots)
+// FileOpener returns the blob.Opener for file:// locations confined as
+// NewFiles says: file:///abs/path has bucket "" and key "abs/path".
+func FileOpener(opts FilesOptions) (blob.Opener, error) {
+	files, err := NewFiles(opts)
 	if err != nil {
 		return nil, err
 	}
@@ -97,6 +119,24 @@ func (f *Files) Roots() []string { return append([]string(nil), f.roots...) }
 func isForbidden(p string) bool {
 	for _, d := range forbidden {
 		if within(p, d) {
+			return true
+		}
+	}
+	return false
+}
+
+// denied reports whether real lies in a denied folder and not in a root
+// inside that folder.
+func (f *Files) denied(real string) bool {
+	for _, d := range f.deny {
+		if !within(real, d) {
+			continue
+		}
+		allowed := false
+		for _, r := range f.roots {
+			allowed = allowed || within(r, d) && r != d && within(real, r)
+		}
+		if !allowed {
 			return true
 		}
 	}
@@ -163,7 +203,7 @@ func (f *Files) resolve(p string) (target, error) {
 		rest = filepath.Join(filepath.Base(cur), rest)
 		cur = parent
 	}
-	if isForbidden(real) {
+	if isForbidden(real) || f.denied(real) {
 		return target{}, f.outside(p)
 	}
 	for _, root := range f.roots {

@@ -41,7 +41,7 @@ func (p prefixed) List(ctx context.Context, prefix string) ([]blob.Object, error
 func TestFilesConformance(t *testing.T) {
 	blobtest.Run(t, func(t *testing.T) blob.Bucket {
 		root := t.TempDir()
-		f, err := local.NewFiles([]string{root})
+		f, err := local.NewFiles(local.FilesOptions{Roots: []string{root}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -98,7 +98,7 @@ func newSandbox(t *testing.T) sandbox {
 	if err := syscall.Mkfifo(filepath.Join(s.root, "fifo"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	s.files, err = local.NewFiles([]string{s.root, s.root2})
+	s.files, err = local.NewFiles(local.FilesOptions{Roots: []string{s.root, s.root2}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -240,7 +240,7 @@ func TestNewFilesRefusesRoots(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, roots := range [][]string{nil, {"/"}, {"relative/dir"}, {"/proc"}, {"/dev"}, {file}, {filepath.Join(t.TempDir(), "missing")}} {
-		if _, err := local.NewFiles(roots); err == nil {
+		if _, err := local.NewFiles(local.FilesOptions{Roots: roots}); err == nil {
 			t.Errorf("NewFiles(%q) = nil error, want one", roots)
 		}
 	}
@@ -264,7 +264,7 @@ func FuzzFilesResolve(f *testing.F) {
 	if err := os.Symlink("/etc/passwd", filepath.Join(root, "passwd")); err != nil {
 		f.Fatal(err)
 	}
-	files, err := local.NewFiles([]string{root})
+	files, err := local.NewFiles(local.FilesOptions{Roots: []string{root}})
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -290,4 +290,52 @@ func FuzzFilesResolve(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestFilesDeny(t *testing.T) {
+	base, err := filepath.EvalSymlinks(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := filepath.Join(base, "data")
+	inside := filepath.Join(data, "files")
+	for _, d := range []string{inside, filepath.Join(base, "other")} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, p := range []string{filepath.Join(data, "credentials.json"), filepath.Join(inside, "in.csv"), filepath.Join(base, "other", "in.csv")} {
+		if err := os.WriteFile(p, []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink(filepath.Join(data, "credentials.json"), filepath.Join(base, "other", "creds-link")); err != nil {
+		t.Fatal(err)
+	}
+	f, err := local.NewFiles(local.FilesOptions{Roots: []string{base, inside}, Deny: []string{data}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		path string
+		want errs.Kind // Internal: readable
+	}{
+		{filepath.Join(base, "other", "in.csv"), errs.Internal},
+		{filepath.Join(inside, "in.csv"), errs.Internal},
+		{filepath.Join(data, "credentials.json"), errs.Invalid},
+		{filepath.Join(data, "attune.db"), errs.Invalid},
+		{filepath.Join(base, "other", "creds-link"), errs.Invalid},
+	}
+	for _, tc := range tests {
+		rc, err := f.Open(t.Context(), key(tc.path))
+		if err == nil {
+			rc.Close()
+		}
+		if tc.want == errs.Internal && err != nil || tc.want != errs.Internal && errs.KindOf(err) != tc.want {
+			t.Errorf("Open(%s) = %v, want kind %v", tc.path, err, tc.want)
+		}
+	}
+	if err := f.Create(t.Context(), key(filepath.Join(data, "attune.db")), strings.NewReader("x")); errs.KindOf(err) != errs.Invalid {
+		t.Errorf("Create in the data dir = %v, want kind Invalid", err)
+	}
 }

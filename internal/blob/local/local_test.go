@@ -103,7 +103,7 @@ func TestFileOpener(t *testing.T) {
 	if err := os.WriteFile(path, []byte("a,b\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	open, err := local.FileOpener([]string{dir})
+	open, err := local.FileOpener(local.FilesOptions{Roots: []string{dir}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +122,7 @@ func TestFileOpener(t *testing.T) {
 	if _, err := open(t.Context(), "host"); errs.KindOf(err) != errs.Invalid {
 		t.Errorf("FileOpener()(\"host\") = %v, want kind Invalid", err)
 	}
-	if _, err := local.FileOpener(nil); err == nil {
+	if _, err := local.FileOpener(local.FilesOptions{}); err == nil {
 		t.Errorf("FileOpener(nil) = nil error, want one")
 	}
 }

@@ -68,7 +68,7 @@ func (r EASE) Fit(ctx context.Context, data *recipe.Data, params recipe.Params, 
 	in := data.Interactions
 	ni := len(in.ItemIDs)
 	if ni > v.Int(pMaxItems) {
-		return nil, errs.E(errs.Invalid, "hyperparameter %q: the catalogue has %d items, more than %d", pMaxItems, ni, v.Int(pMaxItems))
+		return nil, errs.E(errs.Invalid, "hyperparameter %s: the catalogue has %d items, more than %d", errs.Quote(pMaxItems), ni, v.Int(pMaxItems))
 	}
 	workers := v.Int(pWorkers)
 	if workers == 0 {

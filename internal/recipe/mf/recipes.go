@@ -196,7 +196,7 @@ func (r Recipe) Fit(ctx context.Context, data *recipe.Data, params recipe.Params
 			m.eventW = weighting.EventWeights
 		}
 		if lo, hi := v.Float(pMinHist), v.Float(pMaxHist); lo > hi {
-			return nil, errs.E(errs.Invalid, "hyperparameter %q: %g is above %s %g", pMinHist, lo, pMaxHist, hi)
+			return nil, errs.E(errs.Invalid, "hyperparameter %s: %g is above %s %g", errs.Quote(pMinHist), lo, pMaxHist, hi)
 		} else if lo > 0 || hi < 1 {
 			use = historyFilter(in, lo, hi)
 		}

@@ -49,7 +49,7 @@ func ParseWindow(s string) (time.Duration, error) {
 	}
 	n, err := strconv.ParseFloat(t[:i], 64)
 	if err != nil || n <= 0 || math.IsInf(n, 0) {
-		return 0, errs.E(errs.Invalid, "hyperparameter %q: %q is not a window like \"30 min\", \"3h\" or \"1 day\"", paramWindow, s)
+		return 0, errs.E(errs.Invalid, "hyperparameter %s: %s is not a window like \"30 min\", \"3h\" or \"1 day\"", errs.Quote(paramWindow), errs.Quote(s))
 	}
 	var unit time.Duration
 	switch strings.TrimSpace(t[i:]) {
@@ -60,11 +60,11 @@ func ParseWindow(s string) (time.Duration, error) {
 	case "d", "day", "days":
 		unit = 24 * time.Hour
 	default:
-		return 0, errs.E(errs.Invalid, "hyperparameter %q: %q has no unit min, h or day", paramWindow, s)
+		return 0, errs.E(errs.Invalid, "hyperparameter %s: %s has no unit min, h or day", errs.Quote(paramWindow), errs.Quote(s))
 	}
 	d := time.Duration(n * float64(unit))
 	if d < time.Minute || d > 365*24*time.Hour {
-		return 0, errs.E(errs.Invalid, "hyperparameter %q: %q is outside [1 min, 365 days]", paramWindow, s)
+		return 0, errs.E(errs.Invalid, "hyperparameter %s: %s is outside [1 min, 365 days]", errs.Quote(paramWindow), errs.Quote(s))
 	}
 	return d, nil
 }
