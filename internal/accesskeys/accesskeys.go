@@ -67,6 +67,10 @@ type Principal struct {
 	storedUsed         atomic.Int64 // the last-used time last written to the store
 }
 
+// String names the key without its secret, so that a Principal printed by
+// mistake (%v, %+v, a log line) leaks nothing.
+func (p *Principal) String() string { return p.AccessKeyID + " (" + p.Name + ")" }
+
 // MarkUsed records that a request signed with this key was verified at t. It
 // only touches memory; Run writes it to the store at most every LastUsedEvery.
 func (p *Principal) MarkUsed(t time.Time) {

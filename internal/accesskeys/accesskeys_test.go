@@ -77,6 +77,9 @@ func checkKeyFlow(t *testing.T, st store.Resources) (Created, *Service) {
 	if d := p.Policy.Evaluate("personalize:GetRecommendations", "arn:aws:personalize:us-east-1:000000000000:campaign/shop"); d != iam.Allowed {
 		t.Errorf("policy of loaded key: %v", d)
 	}
+	if s := fmt.Sprintf("%v %+v %s", p, p, p); strings.Contains(s, c.SecretAccessKey) {
+		t.Errorf("a printed Principal shows the secret: %s", s)
+	}
 	list, err := cli.List(ctx)
 	if err != nil || len(list) != 1 || list[0].AccessKeyID != c.AccessKeyID || list[0].Policy != shopPolicy {
 		t.Fatalf("List = %+v, %v", list, err)

@@ -28,8 +28,9 @@ import (
 
 // Options configure the handler.
 type Options struct {
-	// Credentials maps access key ids to secrets; every request must be signed
-	// with one of them.
+	// Credentials maps root access key ids to secrets: keys that may call
+	// every operation. Every request must be signed with one of them or with
+	// one of AccessKeys.
 	Credentials map[string]string
 	// MaxBodyBytes caps request bodies; 0 means 16 MiB.
 	MaxBodyBytes int64
