@@ -193,7 +193,7 @@ func (s *Service) List(ctx context.Context) ([]Info, error) {
 func (s *Service) Delete(ctx context.Context, accessKeyID string) error {
 	if err := keys.Delete(ctx, s.st, accessKeyID); err != nil {
 		if errs.KindOf(err) == errs.NotFound {
-			return errs.Wrap(errs.NotFound, err, "no access key %s", cut(accessKeyID))
+			return errs.Wrap(errs.NotFound, err, "no access key %s", errs.Echo(accessKeyID))
 		}
 		return err
 	}
@@ -327,12 +327,4 @@ func randomString(n int, alphabet string) string {
 		b[i] = alphabet[int(b[i])%len(alphabet)]
 	}
 	return string(b)
-}
-
-// cut shortens a client-supplied value before it is echoed in an error.
-func cut(s string) string {
-	if len(s) > 64 {
-		return s[:64] + "…"
-	}
-	return s
 }

@@ -66,24 +66,16 @@ func (s *Server) authorize(r *http.Request, p protocol, accessKeyID string, body
 		case iam.Allowed:
 			continue
 		case iam.ExplicitDeny:
-			s.log.Info("access denied", "accessKeyId", accessKeyID, "action", action, "resource", cutValue(res), "reason", "explicit deny")
+			s.log.Info("access denied", "accessKeyId", accessKeyID, "action", action, "resource", errs.Echo(res), "reason", "explicit deny")
 			return errs.E(errs.AccessDenied, "User: %s is not authorized to perform: %s on resource: %s with an explicit deny in an identity-based policy",
-				pr.ARN, action, cutValue(res))
+				pr.ARN, action, errs.Echo(res))
 		default:
-			s.log.Info("access denied", "accessKeyId", accessKeyID, "action", action, "resource", cutValue(res), "reason", "no allow")
+			s.log.Info("access denied", "accessKeyId", accessKeyID, "action", action, "resource", errs.Echo(res), "reason", "no allow")
 			return errs.E(errs.AccessDenied, "User: %s is not authorized to perform: %s on resource: %s because no identity-based policy allows the %s action",
-				pr.ARN, action, cutValue(res), action)
+				pr.ARN, action, errs.Echo(res), action)
 		}
 	}
 	return nil
-}
-
-// cutValue shortens a client-supplied value before it is echoed.
-func cutValue(s string) string {
-	if len(s) > 300 {
-		return s[:300] + "…"
-	}
-	return s
 }
 
 // restOperations are the operations of the runtime and events APIs by path.
@@ -107,7 +99,7 @@ func (s *Server) requestResources(r *http.Request, p protocol, body []byte) (str
 		}
 		op = name
 	} else if op = restOperations[r.URL.Path]; op == "" {
-		return "", nil, errs.E(errs.UnknownOperation, "no operation at %s", cutValue(r.URL.Path))
+		return "", nil, errs.E(errs.UnknownOperation, "no operation at %s", errs.Echo(r.URL.Path))
 	}
 	m := map[string]json.RawMessage{}
 	if len(strings.TrimSpace(string(body))) > 0 {

@@ -3,6 +3,7 @@ package errs
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 )
 
@@ -35,5 +36,23 @@ func TestKindAndMessage(t *testing.T) {
 	}
 	if Wrap(Invalid, nil, "x") != nil {
 		t.Error("Wrap(nil) is not nil")
+	}
+}
+
+func TestEcho(t *testing.T) {
+	long := strings.Repeat("a", 300)
+	tests := []struct{ in, want string }{
+		{"arn:aws:personalize:us-east-1:000000000000:campaign/shop", "arn:aws:personalize:us-east-1:000000000000:campaign/shop"},
+		{"*", "*"},
+		{"", `""`},
+		{"a b", `"a b"`},
+		{"x\ny", `"x\ny"`},
+		{"é", `"é"`},
+		{long, Quote(long)},
+	}
+	for _, tc := range tests {
+		if got := Echo(tc.in); got != tc.want {
+			t.Errorf("Echo(%.20q) = %.40q, want %.40q", tc.in, got, tc.want)
+		}
 	}
 }

@@ -75,7 +75,7 @@ func (c *console) allowed(r *http.Request, op, resource string) error {
 		return err
 	}
 	if w.policy.Evaluate(iam.Service+":"+op, resource) != iam.Allowed {
-		return errs.E(errs.AccessDenied, "access key %s may not call personalize:%s on %s", w.name, op, cut(resource))
+		return errs.E(errs.AccessDenied, "access key %s may not call personalize:%s on %s", w.name, op, errs.Echo(resource))
 	}
 	return nil
 }
@@ -191,7 +191,7 @@ func (c *console) deleteKey(w http.ResponseWriter, r *http.Request) error {
 	if err := c.opts.AccessKeys.Delete(r.Context(), id); err != nil {
 		return err
 	}
-	c.opts.Log.Info("access key deleted in the console", "accessKeyId", cut(id))
+	c.opts.Log.Info("access key deleted in the console", "accessKeyId", errs.Echo(id))
 	writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
 	return nil
 }
@@ -238,12 +238,4 @@ func filter[T any](in []T, keep func(T) bool) []T {
 		}
 	}
 	return out
-}
-
-// cut shortens a client-supplied value before it is echoed.
-func cut(s string) string {
-	if len(s) > 300 {
-		return s[:300] + "…"
-	}
-	return s
 }
