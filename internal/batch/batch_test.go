@@ -177,4 +177,51 @@ func TestBatchJobAnswersEveryLineWithErrorsInline(t *testing.T) {
 	if j.Written == nil || j.Written[0] != "file://"+out+"/users.json.out" {
 		t.Errorf("job.Written = %q, want the output file", j.Written)
 	}
+
+	// A rerun of the same job (as after a restart) replaces its own output.
+	outFile := filepath.Join(out, "users.json.out")
+	if err := os.WriteFile(outFile, []byte("stale partial output\n"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := inferenceKind.Update(ctx, st, j.ARN, time.Now, func(j *Job) error { j.Status = StatusCreatePending; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	svc.runner.Kick()
+	if j := waitJob(t, svc, j.ARN); j.Status != StatusActive {
+		t.Errorf("rerun = %s %q, want ACTIVE", j.Status, j.FailureReason)
+	}
+	if b, _ := os.ReadFile(outFile); strings.Contains(string(b), "stale") {
+		t.Errorf("rerun did not replace its own output")
+	}
+
+	// Another job never replaces it.
+	j2, err := svc.Create(ctx, CreateInput{JobName: "job2", SolutionVersionARN: version, InputPath: "file://" + in + "/",
+		OutputPath: "file://" + out, NumResults: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, _ := os.ReadFile(outFile)
+	if j2 := waitJob(t, svc, j2.ARN); j2.Status != StatusCreateFailed || !strings.Contains(j2.FailureReason, "already exists") {
+		t.Errorf("job writing over another job's output = %s %q, want CREATE FAILED saying the file already exists", j2.Status, j2.FailureReason)
+	}
+	if after, _ := os.ReadFile(outFile); string(after) != string(before) {
+		t.Errorf("another job replaced the output")
+	}
+}
+
+// waitJob waits until a batch job is ACTIVE or CREATE FAILED.
+func waitJob(t *testing.T, svc *Service, jobARN string) *Job {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		j, err := svc.Get(t.Context(), jobARN)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if j.Status == StatusActive || j.Status == StatusCreateFailed {
+			return j
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("job still %s", j.Status)
+		}
+	}
 }

@@ -1,6 +1,7 @@
 package blob_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/attune-dev/attune/internal/blob"
@@ -62,4 +63,37 @@ func TestParseURI(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzParseURI checks that every URI ParseURI accepts has a clean key (no
+// empty, "." or ".." element), formats back to an equivalent URI,
+// and that refusals are client errors with a bounded message.
+func FuzzParseURI(f *testing.F) {
+	for _, s := range []string{"s3://bucket/key.csv", "s3://b/folder/", "s3://b/", "file:///data/in.csv", "file:///data/../etc/passwd",
+		"file:///a//b", "s3://b/a/./c", "S3://b/k", "file://host/x", "/abs", "", "s3://b/" + strings.Repeat("x/", 200), "file:///\x00"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, uri string) {
+		scheme, bucket, key, err := blob.ParseURI(uri)
+		if err != nil {
+			if errs.KindOf(err) != errs.Invalid {
+				t.Fatalf("ParseURI(%q) = %v, want kind Invalid", uri, err)
+			}
+			if msg := errs.Message(err); len(msg) > 1200 {
+				t.Fatalf("ParseURI(%q) message is %d bytes long", uri, len(msg))
+			}
+			return
+		}
+		if key != "" {
+			for seg := range strings.SplitSeq(strings.TrimSuffix(key, "/"), "/") {
+				if seg == "" || seg == "." || seg == ".." {
+					t.Fatalf("ParseURI(%q) accepted key %q with element %q", uri, key, seg)
+				}
+			}
+		}
+		s2, b2, k2, err := blob.ParseURI(blob.FormatURI(scheme, bucket, key))
+		if err != nil || s2 != scheme || b2 != bucket || k2 != key {
+			t.Fatalf("ParseURI(FormatURI(ParseURI(%q))) = %q %q %q %v; want %q %q %q", uri, s2, b2, k2, err, scheme, bucket, key)
+		}
+	})
 }
