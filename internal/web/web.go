@@ -147,10 +147,16 @@ func (c *console) adapt(h func(w http.ResponseWriter, r *http.Request) error) ht
 			return
 		}
 		status := statusOf(errs.KindOf(err))
+		msg := errs.Message(err)
 		if status == http.StatusInternalServerError {
-			c.opts.Log.Error("console request", "method", r.Method, "path", r.URL.Path, "err", err)
+			// The api server sets the request id on every response.
+			id := w.Header().Get("X-Amzn-RequestId")
+			c.opts.Log.Error("console request", "requestId", id, "method", r.Method, "path", r.URL.Path, "err", err)
+			if id != "" {
+				msg = "internal error (request id " + id + ")"
+			}
 		}
-		writeJSON(w, status, errorBody{Error: errs.Message(err)})
+		writeJSON(w, status, errorBody{Error: msg})
 	})
 }
 
