@@ -42,20 +42,11 @@ func chunk(t *testing.T, rows [][]string, extra ...string) []byte {
 	return b.Encode()
 }
 
-func TestExportJob(t *testing.T) {
+// activeInteractions creates a dataset group "g" with an ACTIVE
+// Interactions dataset (USER_ID, ITEM_ID, TIMESTAMP) through svc.
+func activeInteractions(t *testing.T, svc *Service) *Dataset {
+	t.Helper()
 	ctx := t.Context()
-	st, err := sqlite.Open(ctx, t.TempDir(), sqlite.DefaultOptions())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	dir := t.TempDir()
-	fileOpen, err := local.FileOpener(local.FilesOptions{Roots: []string{dir}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	locs := blob.NewLocations(map[string]blob.Opener{"file": fileOpen})
-	svc := New(st, locs, Options{Poll: time.Hour}, time.Now, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	g, err := svc.CreateGroup(ctx, CreateGroupInput{Name: "g"})
 	if err != nil {
 		t.Fatal(err)
@@ -74,6 +65,24 @@ func TestExportJob(t *testing.T) {
 	if err := svc.activatePending(ctx); err != nil {
 		t.Fatal(err)
 	}
+	return d
+}
+
+func TestExportJob(t *testing.T) {
+	ctx := t.Context()
+	st, err := sqlite.Open(ctx, t.TempDir(), sqlite.DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	dir := t.TempDir()
+	fileOpen, err := local.FileOpener(local.FilesOptions{Roots: []string{dir}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	locs := blob.NewLocations(map[string]blob.Opener{"file": fileOpen})
+	svc := New(st, locs, Options{Poll: time.Hour}, time.Now, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	d := activeInteractions(t, svc)
 	// One bulk import and one PUT chunk carrying an extra column.
 	job := svc.opts.Scope.Build("dataset-import-job", "bulk")
 	if err := st.StageChunk(ctx, store.Chunk{Dataset: d.ARN, Source: store.Bulk, Job: job, Rows: 2,

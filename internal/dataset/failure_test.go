@@ -42,24 +42,7 @@ func TestInternalFailureReasonIsGeneric(t *testing.T) {
 	locs := blob.NewLocations(map[string]blob.Opener{blob.SchemeS3: func(context.Context, string) (blob.Bucket, error) { return brokenBucket{}, nil }})
 	var mu syncWriter
 	svc := New(st, locs, Options{Poll: time.Hour}, time.Now, slog.New(slog.NewTextHandler(&mu, nil)))
-	g, err := svc.CreateGroup(ctx, CreateGroupInput{Name: "g"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := svc.activatePending(ctx); err != nil {
-		t.Fatal(err)
-	}
-	sc, err := svc.CreateSchema(ctx, "s", `{"type":"record","name":"Interactions","fields":[{"name":"USER_ID","type":"string"},{"name":"ITEM_ID","type":"string"},{"name":"TIMESTAMP","type":"long"}]}`, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := svc.CreateDataset(ctx, CreateDatasetInput{Name: "d", SchemaARN: sc.ARN, GroupARN: g.ARN, Type: "Interactions"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := svc.activatePending(ctx); err != nil {
-		t.Fatal(err)
-	}
+	d := activeInteractions(t, svc)
 	runCtx, stop := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- svc.Run(runCtx) }()

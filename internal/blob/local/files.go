@@ -259,55 +259,61 @@ func openRoot(t target) (*os.Root, error) {
 	return r, nil
 }
 
-// Open implements blob.Bucket.
-func (f *Files) Open(ctx context.Context, key string) (io.ReadCloser, error) {
+// enter checks key and opens the root that holds it; the caller closes the
+// root. entry says whether the operation is on the name itself (write,
+// delete: see resolveEntry) rather than on what it leads to (read).
+func (f *Files) enter(ctx context.Context, key string, entry bool) (target, *os.Root, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return target{}, nil, err
 	}
 	p, err := cleanKey(key)
 	if err != nil {
-		return nil, err
+		return target{}, nil, err
 	}
-	t, err := f.resolve(p)
+	resolve := f.resolve
+	if entry {
+		resolve = f.resolveEntry
+	}
+	t, err := resolve(p)
 	if err != nil {
-		return nil, err
+		return target{}, nil, err
 	}
 	root, err := openRoot(t)
+	if err != nil {
+		return target{}, nil, err
+	}
+	return t, root, nil
+}
+
+// Open implements blob.Bucket.
+func (f *Files) Open(ctx context.Context, key string) (io.ReadCloser, error) {
+	t, root, err := f.enter(ctx, key, false)
 	if err != nil {
 		return nil, err
 	}
 	defer root.Close()
 	// O_NONBLOCK keeps a FIFO from blocking the open; it changes nothing
-	// for the regular files that pass the check below.
+	// for the regular files regularOnly lets through.
 	file, err := root.OpenFile(t.rel, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, classifyConfined(f, t, err)
 	}
-	fi, err := file.Stat()
-	if err != nil {
-		file.Close()
-		return nil, classify("stat", p, err)
-	}
-	if !fi.Mode().IsRegular() {
-		file.Close()
-		if fi.IsDir() {
-			return nil, errs.E(errs.NotFound, "%s is not a file", t.uri())
-		}
-		return nil, errs.E(errs.Invalid, "%s is not a regular file (devices, FIFOs and sockets are not read)", t.uri())
-	}
-	return file, nil
+	return regularOnly(file, t.path)
 }
 
-// classifyConfined is classify, plus os.Root's refusal to leave the root
-// (a symlink that changed after the check), which is an outside path.
+// escapes reports whether err is os.Root refusing to leave its root (a
+// symlink that changed after the check), which is an outside path.
+func escapes(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "escapes from parent")
+}
+
+// classifyConfined is classify, plus os.Root's refusal to leave the root.
 func classifyConfined(f *Files, t target, err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) && pe.Err != nil && strings.Contains(pe.Err.Error(), "escapes from parent") {
+	if escapes(err) {
 		return f.outside(t.path)
 	}
 	return classify("open", t.path, err)
 }
-
 // Put implements blob.Bucket: it replaces an existing regular file at key,
 // but never a symlink, folder or special file.
 func (f *Files) Put(ctx context.Context, key string, r io.Reader) error {
@@ -322,22 +328,12 @@ func (f *Files) Create(ctx context.Context, key string, r io.Reader) error {
 }
 
 func (f *Files) write(ctx context.Context, key string, src io.Reader, replace bool) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	p, err := cleanKey(key)
-	if err != nil {
-		return err
-	}
-	t, err := f.resolveEntry(p)
-	if err != nil {
-		return err
-	}
-	root, err := openRoot(t)
+	t, root, err := f.enter(ctx, key, true)
 	if err != nil {
 		return err
 	}
 	defer root.Close()
+	p := t.path
 	dir := filepath.Dir(t.rel)
 	if err := root.MkdirAll(dir, 0o750); err != nil {
 		return classifyConfinedPut(f, t, err)
@@ -403,17 +399,11 @@ func (f *Files) write(ctx context.Context, key string, src io.Reader, replace bo
 }
 
 func classifyConfinedPut(f *Files, t target, err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) && pe.Err != nil && strings.Contains(pe.Err.Error(), "escapes from parent") {
-		return f.outside(t.path)
-	}
-	var le *os.LinkError
-	if errors.As(err, &le) && le.Err != nil && strings.Contains(le.Err.Error(), "escapes from parent") {
+	if escapes(err) {
 		return f.outside(t.path)
 	}
 	return classifyPut(t.path, err)
 }
-
 // List implements blob.Bucket. The folder part of prefix must be allowed;
 // entries are listed from its real location, and each listed file is
 // checked again when it is opened.
@@ -447,18 +437,7 @@ func (f *Files) List(ctx context.Context, prefix string) ([]blob.Object, error) 
 
 // Delete implements blob.Bucket. It removes regular files and symlinks only.
 func (f *Files) Delete(ctx context.Context, key string) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	p, err := cleanKey(key)
-	if err != nil {
-		return err
-	}
-	t, err := f.resolveEntry(p)
-	if err != nil {
-		return err
-	}
-	root, err := openRoot(t)
+	t, root, err := f.enter(ctx, key, true)
 	if err != nil {
 		return err
 	}

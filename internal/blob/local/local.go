@@ -93,16 +93,24 @@ func (b *Bucket) Open(ctx context.Context, key string) (io.ReadCloser, error) {
 	if err != nil {
 		return nil, classify("open", p, err)
 	}
+	return regularOnly(f, p)
+}
+
+// regularOnly returns f if it is a regular file, and closes it otherwise.
+// In S3 "a" and "a/b" are unrelated keys, so a folder is simply not an
+// object (errs.NotFound); a device, FIFO or socket is refused (errs.Invalid).
+func regularOnly(f *os.File, p string) (*os.File, error) {
 	fi, err := f.Stat()
 	if err != nil {
 		f.Close()
 		return nil, classify("stat", p, err)
 	}
 	if !fi.Mode().IsRegular() {
-		// In S3 "a" and "a/b" are unrelated keys, so a folder is simply not
-		// an object.
 		f.Close()
-		return nil, errs.E(errs.NotFound, "%s is not a file", uri(p))
+		if fi.IsDir() {
+			return nil, errs.E(errs.NotFound, "%s is not a file", uri(p))
+		}
+		return nil, errs.E(errs.Invalid, "%s is not a regular file (devices, FIFOs and sockets are not read)", uri(p))
 	}
 	return f, nil
 }
