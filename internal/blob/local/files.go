@@ -314,6 +314,7 @@ func classifyConfined(f *Files, t target, err error) error {
 	}
 	return classify("open", t.path, err)
 }
+
 // Put implements blob.Bucket: it replaces an existing regular file at key,
 // but never a symlink, folder or special file.
 func (f *Files) Put(ctx context.Context, key string, r io.Reader) error {
@@ -404,6 +405,7 @@ func classifyConfinedPut(f *Files, t target, err error) error {
 	}
 	return classifyPut(t.path, err)
 }
+
 // List implements blob.Bucket. The folder part of prefix must be allowed;
 // entries are listed from its real location, and each listed file is
 // checked again when it is opened.
