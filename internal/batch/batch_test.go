@@ -56,20 +56,65 @@ func (f *fakeScorer) Answer(ctx context.Context, key string, q Query) (Answer, e
 	return a, nil
 }
 
-func TestBatchJobAnswersEveryLineWithErrorsInline(t *testing.T) {
-	ctx := context.Background()
-	dir := t.TempDir()
+// batchSetup is a store in dir with one ACTIVE solution version.
+func batchSetup(t *testing.T, dir string) (store.Store, arn.Scope, string) {
+	t.Helper()
+	ctx := t.Context()
 	st, err := sqlite.Open(ctx, filepath.Join(dir, "store"), sqlite.DefaultOptions())
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
+	t.Cleanup(func() { st.Close() })
 	scope := arn.Scope{Region: "us-east-1", Account: "000000000000"}
 	version := scope.Build(arn.Solution, "s", "0011aabb")
 	if err := st.CreateResource(ctx, store.Resource{ARN: version, Kind: arn.SolutionVersion, Name: "v", Status: "ACTIVE",
 		Created: time.Now(), Updated: time.Now(), Body: []byte(`{}`)}); err != nil {
 		t.Fatal(err)
 	}
+	return st, scope, version
+}
+
+// TestBatchJobNeverReadsThroughSymlinks: an input folder inside the root
+// holding a symlink to /etc/passwd fails the job; nothing of the file is
+// copied into an output or the failure reason.
+func TestBatchJobNeverReadsThroughSymlinks(t *testing.T) {
+	dir := t.TempDir()
+	st, scope, version := batchSetup(t, dir)
+	in := filepath.Join(dir, "in")
+	if err := os.MkdirAll(in, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("/etc/passwd", filepath.Join(in, "users.json")); err != nil {
+		t.Fatal(err)
+	}
+	fileOpen, err := local.FileOpener(local.FilesOptions{Roots: []string{dir}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := New(st, &fakeScorer{recipeType: "USER_PERSONALIZATION", loaded: map[string]bool{}},
+		blob.NewLocations(map[string]blob.Opener{"file": fileOpen}), Options{Scope: scope}, time.Now, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	rctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- svc.Run(rctx) }()
+	defer func() { cancel(); <-done }()
+	out := filepath.Join(dir, "out")
+	j, err := svc.Create(t.Context(), CreateInput{JobName: "etc", SolutionVersionARN: version, InputPath: "file://" + in + "/", OutputPath: "file://" + out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	j = waitJob(t, svc, j.ARN)
+	if j.Status != StatusCreateFailed || !strings.Contains(j.FailureReason, "outside the allowed local folders") || strings.Contains(j.FailureReason, "root:") {
+		t.Errorf("job over a symlink to /etc/passwd = %s %q, want CREATE FAILED saying it is outside", j.Status, j.FailureReason)
+	}
+	if entries, _ := os.ReadDir(out); len(entries) != 0 {
+		t.Errorf("output written: %v", entries)
+	}
+}
+
+func TestBatchJobAnswersEveryLineWithErrorsInline(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	st, scope, version := batchSetup(t, dir)
 	in := filepath.Join(dir, "in")
 	if err := os.MkdirAll(in, 0o755); err != nil {
 		t.Fatal(err)

@@ -339,3 +339,45 @@ func TestFilesDeny(t *testing.T) {
 		t.Errorf("Create in the data dir = %v, want kind Invalid", err)
 	}
 }
+
+// BenchmarkOpen compares opening a file through the confined Files (symlink
+// resolution, os.Root) with the plain Bucket: the cost is paid once per
+// import file or batch input file, never per row.
+//
+//	go test ./internal/blob/local -run x -bench Open
+func BenchmarkOpen(b *testing.B) {
+	base, err := filepath.EvalSymlinks(b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	dir := filepath.Join(base, "a", "b", "c")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		b.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "in.csv"), []byte("x"), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	files, err := local.NewFiles(local.FilesOptions{Roots: []string{base}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	plain, err := local.New("/")
+	if err != nil {
+		b.Fatal(err)
+	}
+	k := key(filepath.Join(dir, "in.csv"))
+	for _, bc := range []struct {
+		name string
+		bkt  blob.Bucket
+	}{{"confined", files}, {"plain", plain}} {
+		b.Run(bc.name, func(b *testing.B) {
+			for b.Loop() {
+				rc, err := bc.bkt.Open(b.Context(), k)
+				if err != nil {
+					b.Fatal(err)
+				}
+				rc.Close()
+			}
+		})
+	}
+}
