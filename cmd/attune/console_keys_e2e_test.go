@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"net/http"
 	"net/http/cookiejar"
+	"os"
 	"testing"
 	"time"
 
@@ -53,6 +55,31 @@ func TestConsoleKeys(t *testing.T) {
 	if st := consolePost(t, scoped, ts.URL+"/console/api/keys", map[string]string{"name": "escalate", "policy": `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"*","Resource":"*"}}`}, nil); st != http.StatusForbidden {
 		t.Errorf("scoped console session creating a key = %d, want 403", st)
 	}
+
+	t.Run("headless browser", func(t *testing.T) {
+		if _, err := os.Stat(chromiumPath); err != nil {
+			t.Skipf("%s not installed: the keys panel is not rendered", chromiumPath)
+		}
+		for _, tc := range []struct {
+			name   string
+			c      *http.Client
+			panel  bool
+			inPage string
+		}{
+			{"root sees the keys panel", root, true, "console-made"},
+			{"scoped key does not", scoped, false, ""},
+		} {
+			var link struct{ URL string }
+			if st := consolePost(t, tc.c, ts.URL+"/console/api/login-link", map[string]string{}, &link); st != http.StatusOK {
+				t.Fatalf("%s: login-link = %d", tc.name, st)
+			}
+			dom := dumpDOM(t, ts.URL+link.URL)
+			hidden := bytes.Contains(dom, []byte(`id="keys" hidden`))
+			if hidden == tc.panel || !bytes.Contains(dom, []byte(tc.inPage)) || bytes.Contains(dom, []byte(k.SecretAccessKey)) {
+				t.Errorf("%s: keys panel hidden = %v, want %v, page containing %q and never the secret:\n%s", tc.name, hidden, !tc.panel, tc.inPage, dom)
+			}
+		}
+	})
 
 	req, err := http.NewRequestWithContext(ctx, http.MethodDelete, ts.URL+"/console/api/keys/"+k.AccessKeyID, nil)
 	if err != nil {
