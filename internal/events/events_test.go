@@ -225,6 +225,10 @@ func TestPutEventsValidation(t *testing.T) {
 		{"unknown property", events.PutEventsInput{SessionID: "s", Events: []events.Event{{EventType: "click", ItemID: "i1", SentAt: ptr(1.7e9), Properties: ptr(`{"color":"red"}`)}}}, errs.Invalid, `eventList[0].properties: unknown property "color"`},
 		{"reserved property", events.PutEventsInput{SessionID: "s", Events: []events.Event{{EventType: "click", ItemID: "i1", SentAt: ptr(1.7e9), Properties: ptr(`{"userId":"u"}`)}}}, errs.Invalid, "use the userId member"},
 		{"property of wrong type", events.PutEventsInput{SessionID: "s", Events: []events.Event{{EventType: "click", ItemID: "i1", SentAt: ptr(1.7e9), Properties: ptr(`{"numberOfRatings":"many"}`)}}}, errs.Invalid, "eventList[0].properties.numberOfRatings"},
+		{"itemId member and property differ", events.PutEventsInput{SessionID: "s", Events: []events.Event{{EventType: "click", ItemID: "i1", SentAt: ptr(1.7e9), Properties: ptr(`{"itemId":"i2"}`)}}}, errs.Invalid, "eventList[0].itemId and eventList[0].properties.itemId give different values"},
+		{"itemId property of wrong type", events.PutEventsInput{SessionID: "s", Events: []events.Event{{EventType: "click", SentAt: ptr(1.7e9), Properties: ptr(`{"itemId":["a"]}`)}}}, errs.Invalid, "eventList[0].properties.itemId"},
+		{"timestamp property", events.PutEventsInput{SessionID: "s", Events: []events.Event{{EventType: "click", ItemID: "i1", SentAt: ptr(1.7e9), Properties: ptr(`{"Timestamp":1}`)}}}, errs.Invalid, "use the sentAt member"},
+		{"eventValue property not a number", events.PutEventsInput{SessionID: "s", Events: []events.Event{{EventType: "click", ItemID: "i1", SentAt: ptr(1.7e9), Properties: ptr(`{"eventValue":"lots"}`)}}}, errs.Invalid, "eventList[0].properties.eventValue"},
 		{"too many events", events.PutEventsInput{SessionID: "s", Events: ten}, errs.Invalid, "eventList has 11 events"},
 		{"no events", events.PutEventsInput{SessionID: "s"}, errs.Invalid, "eventList must have 1 to 10 events"},
 		{"missing eventType", events.PutEventsInput{SessionID: "s", Events: []events.Event{{ItemID: "i1", SentAt: ptr(1.7e9)}}}, errs.Invalid, "eventList[0].eventType is required"},
@@ -273,6 +277,43 @@ func TestPutEventsStoresColumns(t *testing.T) {
 	}
 	if rows[1]["EVENT_ID"] == "" || rows[1]["EVENT_ID"] == "e1" {
 		t.Errorf("row 1 EVENT_ID = %q, want a generated id", rows[1]["EVENT_ID"])
+	}
+}
+
+// TestPutEventsPropertiesCarryMembers sends the getting-started notebook's
+// shape: itemId (and eventValue) only inside properties, as AWS's examples do.
+func TestPutEventsPropertiesCarryMembers(t *testing.T) {
+	f := newFixture(t, events.Options{}, true)
+	cases := []struct {
+		name       string
+		ev         events.Event
+		item, vals string // stored ITEM_ID and EVENT_VALUE
+	}{
+		{"itemId only in properties", events.Event{EventType: "click", SentAt: ptr(1.7e9), Properties: ptr(`{"itemId": "270"}`)}, "270", ""},
+		{"itemId and eventValue in properties", events.Event{EventType: "rating", SentAt: ptr(1.7e9), Properties: ptr(`{"itemId": "movie_ten", "eventValue": 3}`)}, "movie_ten", "3"},
+		{"eventValue as a string property", events.Event{EventType: "rating", SentAt: ptr(1.7e9), Properties: ptr(`{"itemId": "i4", "eventValue": "4"}`)}, "i4", "4"},
+		{"member and property agree", events.Event{EventType: "click", ItemID: "i5", SentAt: ptr(1.7e9), Properties: ptr(`{"ITEMID": "i5"}`)}, "i5", ""},
+	}
+	for i, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			err := f.svc.PutEvents(t.Context(), events.PutEventsInput{TrackingID: f.tracking, SessionID: "s", UserID: "u1", Events: []events.Event{tc.ev}})
+			if err != nil {
+				t.Fatalf("PutEvents = %v, want nil", err)
+			}
+			rows := f.rows(t, "Interactions")
+			if len(rows) != i+1 {
+				t.Fatalf("stored %d rows, want %d", len(rows), i+1)
+			}
+			if got := rows[i]["ITEM_ID"]; got != tc.item {
+				t.Errorf("stored ITEM_ID = %q, want %q", got, tc.item)
+			}
+			if got := rows[i]["EVENT_VALUE"]; got != tc.vals {
+				t.Errorf("stored EVENT_VALUE = %q, want %q", got, tc.vals)
+			}
+			if ev := f.obs.events(); ev[len(ev)-1].Item != tc.item {
+				t.Errorf("observed item = %q, want %q", ev[len(ev)-1].Item, tc.item)
+			}
+		})
 	}
 }
 

@@ -47,11 +47,18 @@ type cachedLayout struct {
 	expires int64
 }
 
-// memberColumns are the interactions columns set from PutEvents members,
-// which properties may not set.
-var memberColumns = map[string]bool{"USER_ID": true, "ITEM_ID": true, "TIMESTAMP": true, "EVENT_TYPE": true,
-	"EVENT_VALUE": true, "IMPRESSION": true, "RECOMMENDATION_ID": true, "EVENT_ATTRIBUTION_SOURCE": true,
-	EventIDColumn: true, SessionIDColumn: true}
+// memberColumns are the interactions columns set only from PutEvents
+// members, which properties may not set: Personalize refuses the keys
+// userId, sessionId, eventType, timestamp, recommendationId and impression
+// in properties. ITEM_ID, EVENT_VALUE and EVENT_ATTRIBUTION_SOURCE have a
+// member too, but properties may carry them instead (AWS's own examples
+// send {"itemId": ..., "eventValue": ...} in properties).
+var memberColumns = map[string]bool{"USER_ID": true, "TIMESTAMP": true, "EVENT_TYPE": true,
+	"IMPRESSION": true, "RECOMMENDATION_ID": true, EventIDColumn: true, SessionIDColumn: true}
+
+// eitherColumns are the interactions columns a member or a property key may
+// set; the schema's requirement is checked once both have been read.
+var eitherColumns = map[string]bool{"ITEM_ID": true, "EVENT_VALUE": true, "EVENT_ATTRIBUTION_SOURCE": true}
 
 func newLayout(d *datasetView, sc *schema.Schema) *layout {
 	l := &layout{datasetARN: d.ARN, groupARN: d.GroupARN, schemaARN: d.SchemaARN, typ: schema.DatasetType(d.Type),
@@ -91,7 +98,7 @@ func newLayout(d *datasetView, sc *schema.Schema) *layout {
 		l.props[k] = i
 		l.folded[strings.ToLower(k)] = i
 		keys = append(keys, k)
-		if !f.Nullable {
+		if !f.Nullable && !(l.typ == schema.Interactions && eitherColumns[f.Name]) {
 			l.required = append(l.required, i)
 		}
 	}

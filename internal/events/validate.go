@@ -100,7 +100,8 @@ func (l *layout) set(row []schema.Value, i int, cell, path string, p *problems) 
 // strings, numbers or booleans parsed with the column's CSV rules, null for
 // a nullable column, or an array of strings for a categorical column
 // (joined with '|'). Every non-nullable such column must be given.
-func (l *layout) applyProperties(row []schema.Value, raw *string, limit int, path string, p *problems) {
+// It returns which columns properties gave.
+func (l *layout) applyProperties(row []schema.Value, raw *string, limit int, path string, p *problems) []bool {
 	given := make([]bool, len(l.fields))
 	if raw != nil {
 		l.parseProperties(row, given, *raw, limit, path, p)
@@ -110,6 +111,25 @@ func (l *layout) applyProperties(row []schema.Value, raw *string, limit int, pat
 			p.add("%s.properties.%s is required by the %s schema (column %s)", path, camel(l.fields[i].Name), typeWord(l.typ), l.fields[i].Name)
 		}
 	}
+	return given
+}
+
+// setMember parses a PutEvents member into position i of row. When
+// properties gave the same column (given[i]) the two must agree: a client
+// that sends itemId both ways with different values has a bug worth
+// reporting rather than a silent choice.
+func (l *layout) setMember(row []schema.Value, given []bool, i int, cell, event, member string, p *problems) {
+	path := event + "." + member
+	v, err := l.fields[i].ParseValue(cell)
+	if err != nil {
+		p.add("%s: %s", path, errs.Message(err))
+		return
+	}
+	if given[i] && row[i] != v {
+		p.add("%s and %s.properties.%s give different values; send one of them", path, event, camel(l.fields[i].Name))
+		return
+	}
+	row[i] = v
 }
 
 func (l *layout) parseProperties(row []schema.Value, given []bool, raw string, limit int, path string, p *problems) {
@@ -217,6 +237,9 @@ func (l *layout) eventRow(i int, ev *Event, user, session string, newID func() s
 	path := fmt.Sprintf("eventList[%d]", i)
 	row := l.newRow()
 	before := len(p.msgs) + p.more
+	// Properties first: they may carry itemId, eventValue and
+	// eventAttributionSource, which the members below must then agree with.
+	given := l.applyProperties(row, ev.Properties, 1024, path, p)
 	if user != "" && l.id >= 0 {
 		row[l.id] = schema.Value{Str: user}
 	}
@@ -228,10 +251,10 @@ func (l *layout) eventRow(i int, ev *Event, user, session string, newID func() s
 	case ev.ItemID != "":
 		checkLen(p, path+".itemId", ev.ItemID, 256, true)
 		if l.item >= 0 {
-			l.set(row, l.item, ev.ItemID, path+".itemId", p)
+			l.setMember(row, given, l.item, ev.ItemID, path, "itemId", p)
 		}
-	case l.item >= 0 && !l.fields[l.item].Nullable:
-		p.add("%s.itemId is required by the Interactions schema", path)
+	case l.item >= 0 && !given[l.item] && !l.fields[l.item].Nullable:
+		p.add("%s.itemId is required by the Interactions schema (as the itemId member or the itemId property)", path)
 	}
 	switch v := ev.SentAt; {
 	case v == nil:
@@ -246,10 +269,10 @@ func (l *layout) eventRow(i int, ev *Event, user, session string, newID func() s
 		case math.IsNaN(*v) || math.IsInf(*v, 0):
 			p.add("%s.eventValue must be a finite number", path)
 		case l.eventValue >= 0:
-			l.set(row, l.eventValue, strconv.FormatFloat(*v, 'g', -1, 64), path+".eventValue", p)
+			l.setMember(row, given, l.eventValue, strconv.FormatFloat(*v, 'g', -1, 64), path, "eventValue", p)
 		}
-	} else if l.eventValue >= 0 && !l.fields[l.eventValue].Nullable {
-		p.add("%s.eventValue is required by the Interactions schema", path)
+	} else if l.eventValue >= 0 && !given[l.eventValue] && !l.fields[l.eventValue].Nullable {
+		p.add("%s.eventValue is required by the Interactions schema (as the eventValue member or the eventValue property)", path)
 	}
 	if len(ev.Impression) > 0 {
 		if len(ev.Impression) > 25 {
@@ -271,8 +294,10 @@ func (l *layout) eventRow(i int, ev *Event, user, session string, newID func() s
 	if a := ev.AttributionSource; a != nil {
 		checkLen(p, path+".metricAttribution.eventAttributionSource", *a, 1024, false)
 		if *a != "" && l.attribution >= 0 {
-			l.set(row, l.attribution, *a, path+".metricAttribution.eventAttributionSource", p)
+			l.setMember(row, given, l.attribution, *a, path, "metricAttribution.eventAttributionSource", p)
 		}
+	} else if l.attribution >= 0 && !given[l.attribution] && !l.fields[l.attribution].Nullable {
+		p.add("%s.metricAttribution.eventAttributionSource is required by the Interactions schema", path)
 	}
 	id := ev.EventID
 	if id == "" {
@@ -282,7 +307,6 @@ func (l *layout) eventRow(i int, ev *Event, user, session string, newID func() s
 	}
 	row[l.eventID] = schema.Value{Str: id}
 	row[l.session] = schema.Value{Str: session}
-	l.applyProperties(row, ev.Properties, 1024, path, p)
 	if len(p.msgs)+p.more > before {
 		return nil, ""
 	}
