@@ -212,8 +212,8 @@ func (s *Service) create(ctx context.Context, kind resource.Kind[Job, *Job], in 
 	if !strings.HasSuffix(out, "/") {
 		out += "/"
 	}
-	if strings.HasPrefix(in.InputPath, out) || strings.TrimSuffix(in.InputPath, "/")+"/" == out {
-		return nil, errs.E(errs.Invalid, "jobOutput.s3DataDestination.path must differ from the input location")
+	if err := checkOutputPlacement(in.InputPath, out); err != nil {
+		return nil, err
 	}
 	switch in.Mode {
 	case "":
@@ -254,6 +254,21 @@ func (s *Service) create(ctx context.Context, kind resource.Kind[Job, *Job], in 
 	}
 	s.runner.Kick()
 	return j, nil
+}
+
+// checkOutputPlacement refuses only an output folder that would make a job
+// overwrite or read back its own output. Output files are named
+// "<output folder><input file name>.out", so next to a single input file
+// (input s3://B/in.json, output s3://B/) the output is s3://B/in.json.out,
+// as Personalize writes it, and never the input itself. A folder input
+// stands for every file under it at any depth, so an output folder inside
+// it would be read back as input when the job runs again, and its
+// "<name>.out" files could replace input files of that name.
+func checkOutputPlacement(input, outFolder string) error {
+	if strings.HasSuffix(input, "/") && strings.HasPrefix(outFolder, input) {
+		return errs.E(errs.Invalid, "jobOutput.s3DataDestination.path %q is inside the input folder %q, so the job would read back its own output; choose a folder outside it", outFolder, input)
+	}
+	return nil
 }
 
 // Get returns a batch inference job.
@@ -531,12 +546,34 @@ func (s *Service) answerLine(ctx context.Context, j *Job, key, recipeType, raw s
 	if items == nil {
 		items = []string{}
 	}
-	out.Output = &outputItems{RecommendedItems: items}
-	for _, sc := range ans.Scores {
+	out.Output = &outputItems{RecommendedItems: items, Scores: batchScores(ans.Scores)}
+	return out
+}
+
+// batchScores returns the scores member of an output line: nil (omitted)
+// when the model scores nothing (related items, popularity), as Personalize
+// omits them; otherwise one number per item, where an item the model could
+// not score (a new item appended to a ranking, a cold item from
+// exploration) gets 0, never null: readers of Personalize's output, such as
+// the samples' pandas code, expect numbers.
+func batchScores(scores []*float64) []*float64 {
+	scored := false
+	for _, sc := range scores {
 		if sc != nil {
-			out.Output.Scores = ans.Scores
+			scored = true
 			break
 		}
+	}
+	if !scored {
+		return nil
+	}
+	out := make([]*float64, len(scores))
+	zero := 0.0
+	for i, sc := range scores {
+		if sc == nil {
+			sc = &zero
+		}
+		out[i] = sc
 	}
 	return out
 }

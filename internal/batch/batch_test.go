@@ -270,3 +270,57 @@ func waitJob(t *testing.T, svc *Service, jobARN string) *Job {
 		}
 	}
 }
+
+func TestCheckOutputPlacement(t *testing.T) {
+	cases := []struct {
+		name, input, out string
+		ok               bool
+	}{
+		{"output next to a single input file", "s3://b/json_input.json", "s3://b/", true},
+		{"output folder above an input file", "s3://b/in/users.json", "s3://b/", true},
+		{"output folder beside the input folder", "s3://b/in/", "s3://b/out/", true},
+		{"input folder inside the output folder", "s3://b/out/in/", "s3://b/out/", true},
+		{"output folder is the input folder", "s3://b/in/", "s3://b/in/", false},
+		{"output folder inside the input folder", "s3://b/in/", "s3://b/in/results/", false},
+		{"whole bucket as input", "s3://b/", "s3://b/out/", false},
+		{"file scheme, same folder", "file:///d/in/", "file:///d/in/", false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			err := checkOutputPlacement(tc.input, tc.out)
+			if (err == nil) != tc.ok {
+				t.Fatalf("checkOutputPlacement(%q, %q) = %v, want ok %v", tc.input, tc.out, err, tc.ok)
+			}
+			if err != nil && errs.KindOf(err) != errs.Invalid {
+				t.Errorf("checkOutputPlacement(%q, %q) kind = %v, want Invalid", tc.input, tc.out, errs.KindOf(err))
+			}
+		})
+	}
+}
+
+func TestBatchScoresNeverNull(t *testing.T) {
+	f := func(x float64) *float64 { return &x }
+	cases := []struct {
+		name string
+		in   []*float64
+		want []float64 // nil = member omitted
+	}{
+		{"no scores", nil, nil},
+		{"unscored model", []*float64{nil, nil}, nil},
+		{"all scored", []*float64{f(0.7), f(0.3)}, []float64{0.7, 0.3}},
+		{"new item appended unscored", []*float64{f(0.9), f(0.1), nil}, []float64{0.9, 0.1, 0}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got := batchScores(tc.in)
+			if (got == nil) != (tc.want == nil) || len(got) != len(tc.want) {
+				t.Fatalf("batchScores(%v) = %v, want %v", tc.in, got, tc.want)
+			}
+			for i := range got {
+				if got[i] == nil || *got[i] != tc.want[i] {
+					t.Errorf("batchScores(...)[%d] = %v, want %v", i, got[i], tc.want[i])
+				}
+			}
+		})
+	}
+}
