@@ -336,14 +336,23 @@ func (s *Service) Update(ctx context.Context, in UpdateInput) (*Campaign, error)
 	return c, nil
 }
 
-// Delete deletes a campaign and stops serving it.
+// Delete stops serving a campaign at once and starts deleting it: it shows
+// DELETE PENDING for resource.DeletePendingFor, then DELETE IN_PROGRESS,
+// then disappears, as Personalize's campaigns do. Errors: errs.NotFound,
+// errs.InUse when it is already being deleted.
 func (s *Service) Delete(ctx context.Context, campaignARN string) error {
 	if _, err := s.Get(ctx, campaignARN); err != nil {
 		return err
 	}
-	if err := campaigns.Delete(ctx, s.st, campaignARN); err != nil {
+	if _, err := campaigns.MarkDeleting(ctx, s.st, campaignARN, s.now, nil); err != nil {
 		return err
 	}
 	s.deploy.Undeploy(campaignARN)
 	return nil
+}
+
+// finishDelete removes a campaign whose DELETE PENDING phase is over.
+func (s *Service) finishDelete(ctx context.Context, c *Campaign) error {
+	s.deploy.Undeploy(c.ARN) // again, in case a restart came in between
+	return campaigns.Delete(ctx, s.st, c.ARN)
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/attune-dev/attune/internal/arn"
 	"github.com/attune-dev/attune/internal/errs"
+	"github.com/attune-dev/attune/internal/resource"
 	"github.com/attune-dev/attune/internal/store/sqlite"
 )
 
@@ -281,7 +282,22 @@ func TestLifecycle(t *testing.T) {
 	if _, ok := e.dep.get(c.ARN); ok {
 		t.Errorf("deleted campaign still deployed")
 	}
-	if _, err := e.svc.Get(ctx, c.ARN); errs.KindOf(err) != errs.NotFound {
-		t.Errorf("Get after Delete = %v, want NotFound", err)
+	// Describe shows DELETE PENDING until the runner removes it.
+	if got, err := e.svc.Get(ctx, c.ARN); err != nil || got.Status != resource.StatusDeletePending {
+		t.Errorf("Get right after Delete = %v, %v; want status %s", got, err, resource.StatusDeletePending)
+	}
+	if err := e.svc.Delete(ctx, c.ARN); errs.KindOf(err) != errs.InUse {
+		t.Errorf("second Delete = %v, want InUse", err)
+	}
+	deadline = time.Now().Add(10 * time.Second)
+	for {
+		_, err := e.svc.Get(ctx, c.ARN)
+		if errs.KindOf(err) == errs.NotFound {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("campaign still there 10s after Delete: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

@@ -169,6 +169,17 @@ func (fs *Filters) Resolve(ctx context.Context, filterARN string) (string, *filt
 	if err != nil {
 		return "", nil, err
 	}
+	if f.Status == StatusCreatePending {
+		// Validating a filter is quick: a client that uses it right after
+		// CreateFilter gets it checked now instead of an error.
+		if activated, err := fs.activateOne(ctx, f); err != nil {
+			return "", nil, err
+		} else if activated != nil {
+			f = activated
+		} else if f, err = fs.Get(ctx, filterARN); err != nil {
+			return "", nil, err
+		}
+	}
 	if f.Status != StatusActive {
 		return "", nil, errs.E(errs.Invalid, "Filter %s is %s; a filter can be used once it is ACTIVE", filterARN, f.Status)
 	}
@@ -225,41 +236,51 @@ func (fs *Filters) activate(ctx context.Context) error {
 		return err
 	}
 	for _, f := range pending {
-		status, reason := StatusActive, ""
-		p, err := filter.Parse(f.Expression)
-		if err == nil {
-			var sch filter.Schemas
-			if sch, err = fs.schemas.FilterSchemas(ctx, f.GroupARN); err == nil {
-				err = p.Validate(sch)
-			}
-		}
-		if err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			if errs.KindOf(err) == errs.Internal {
-				return fmt.Errorf("filter %s: %w", f.ARN, err) // retried at the next round
-			}
-			status, reason = StatusCreateFailed, errs.Message(err)
-		}
-		updated, err := filters.Update(ctx, fs.st, f.ARN, fs.now, func(f *Filter) error {
-			if f.Status != StatusCreatePending {
-				return errs.E(errs.InUse, "filter %s is %s", f.ARN, f.Status)
-			}
-			f.Status, f.FailureReason = status, reason
-			return nil
-		})
-		switch {
-		case errs.KindOf(err) == errs.NotFound || errs.KindOf(err) == errs.InUse:
-			continue // deleted or handled meanwhile
-		case err != nil:
+		if _, err := fs.activateOne(ctx, f); err != nil {
 			return err
-		}
-		if updated.Status == StatusActive {
-			if _, err := fs.remember(updated); err != nil {
-				return err
-			}
 		}
 	}
 	return nil
+}
+
+// activateOne validates a CREATE PENDING filter against its group's schemas
+// and makes it ACTIVE or CREATE FAILED. It returns the filter as stored
+// afterwards, or nil when it was deleted or handled meanwhile.
+func (fs *Filters) activateOne(ctx context.Context, f *Filter) (*Filter, error) {
+	status, reason := StatusActive, ""
+	p, err := filter.Parse(f.Expression)
+	if err == nil {
+		var sch filter.Schemas
+		if sch, err = fs.schemas.FilterSchemas(ctx, f.GroupARN); err == nil {
+			err = p.Validate(sch)
+		}
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		if errs.KindOf(err) == errs.Internal {
+			return nil, fmt.Errorf("filter %s: %w", f.ARN, err) // retried at the next round
+		}
+		status, reason = StatusCreateFailed, errs.Message(err)
+	}
+	updated, err := filters.Update(ctx, fs.st, f.ARN, fs.now, func(f *Filter) error {
+		if f.Status != StatusCreatePending {
+			return errs.E(errs.InUse, "filter %s is %s", f.ARN, f.Status)
+		}
+		f.Status, f.FailureReason = status, reason
+		return nil
+	})
+	switch {
+	case errs.KindOf(err) == errs.NotFound || errs.KindOf(err) == errs.InUse:
+		return nil, nil // deleted or handled meanwhile
+	case err != nil:
+		return nil, err
+	}
+	if updated.Status == StatusActive {
+		if _, err := fs.remember(updated); err != nil {
+			return nil, err
+		}
+	}
+	return updated, nil
 }

@@ -155,14 +155,41 @@ func TestFilterLifecycle(t *testing.T) {
 	}
 }
 
-func TestFilterNotActiveYet(t *testing.T) {
-	fs := newFilters(t) // no runner: the filter stays CREATE PENDING
-	f, err := fs.Create(t.Context(), CreateFilterInput{Name: "p", GroupARN: groupA, Expression: `EXCLUDE ItemID WHERE Interactions.EVENT_TYPE IN ("*")`})
-	if err != nil {
-		t.Fatal(err)
+// TestFilterUsableRightAfterCreate: a client that uses a filter right after
+// CreateFilter (no runner here, so it is still CREATE PENDING) gets it
+// validated at once, as a bookkeeping-only resource should be.
+func TestFilterUsableRightAfterCreate(t *testing.T) {
+	fs := newFilters(t) // no runner: nothing activates the filters in the background
+	ctx := t.Context()
+	cases := []struct {
+		name, expr string
+		wantKind   errs.Kind // of Resolve; 0 for success
+		wantStatus string
+	}{
+		{"valid", `EXCLUDE ItemID WHERE Interactions.EVENT_TYPE IN ("*")`, 0, StatusActive},
+		{"price condition", `INCLUDE ItemID WHERE Items.PRICE > 3`, 0, StatusActive},
 	}
-	if _, _, err := fs.Resolve(t.Context(), f.ARN); errs.KindOf(err) != errs.Invalid {
-		t.Errorf("Resolve(pending) = %v, want Invalid", err)
+	for i, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f, err := fs.Create(ctx, CreateFilterInput{Name: fmt.Sprint("p", i), GroupARN: groupA, Expression: tc.expr})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if f.Status != StatusCreatePending {
+				t.Fatalf("Create status = %s, want %s", f.Status, StatusCreatePending)
+			}
+			_, _, err = fs.Resolve(ctx, f.ARN)
+			if errs.KindOf(err) != tc.wantKind && !(tc.wantKind == 0 && err == nil) {
+				t.Errorf("Resolve(pending) = %v, want kind %v", err, tc.wantKind)
+			}
+			got, err := fs.Get(ctx, f.ARN)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Status != tc.wantStatus {
+				t.Errorf("status after Resolve = %s, want %s", got.Status, tc.wantStatus)
+			}
+		})
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"github.com/attune-dev/attune/internal/corpus"
 	"github.com/attune-dev/attune/internal/errs"
 	"github.com/attune-dev/attune/internal/recipe"
+	"github.com/attune-dev/attune/internal/resource"
 )
 
 // Run loads every ACTIVE campaign, then deploys created and updated
@@ -82,6 +83,9 @@ func (s *Service) start(ctx context.Context) error {
 }
 
 func (s *Service) reconcile(ctx context.Context) {
+	if err := campaigns.Reap(ctx, s.st, s.now, resource.DeletePendingFor, s.finishDelete); err != nil && ctx.Err() == nil {
+		s.log.Error("finish campaign deletions", "err", err)
+	}
 	all, err := campaigns.All(ctx, s.st, "")
 	if err != nil {
 		if ctx.Err() == nil {
@@ -201,9 +205,13 @@ func (s *Service) claim(ctx context.Context, campaignARN string, fn func(*Campai
 	return ok
 }
 
-// finish records an outcome; a campaign deleted meanwhile is undeployed.
+// finish records an outcome; a campaign deleted (or being deleted)
+// meanwhile is undeployed and keeps its DELETE status.
 func (s *Service) finish(ctx context.Context, campaignARN string, fn func(*Campaign)) {
 	_, err := campaigns.Update(context.WithoutCancel(ctx), s.st, campaignARN, s.now, func(c *Campaign) error {
+		if resource.Deleting(c.Status) {
+			return errs.E(errs.NotFound, "campaign %s is being deleted", c.ARN)
+		}
 		fn(c)
 		return nil
 	})

@@ -208,6 +208,13 @@ func readHeader(s *scanner, sch *schema.Schema) (*header, error) {
 	for i := range h.cell {
 		h.cell[i] = -1
 	}
+	// Personalize matches header names to schema fields regardless of case
+	// (the exploration sample's items header is creation_timestamp). A
+	// schema's field names already differ after ignoring case.
+	folded := make(map[string]int, len(sch.Fields))
+	for fi, f := range sch.Fields {
+		folded[strings.ToLower(f.Name)] = fi
+	}
 	seen := make(map[string]int, s.numFields())
 	for col := range s.numFields() {
 		name := strings.TrimSpace(string(s.fieldBytes(col)))
@@ -224,22 +231,25 @@ func readHeader(s *scanner, sch *schema.Schema) (*header, error) {
 			return nil, errs.E(errs.Invalid, "duplicate column %s in the header (columns %d and %d)", columnLabel(name, col), prev+1, col+1)
 		}
 		seen[name] = col
-		if _, fi, ok := sch.Field(name); ok {
-			h.cell[fi] = col
-		} else {
+		fi, ok := folded[strings.ToLower(name)]
+		if !ok {
 			h.ignored = append(h.ignored, columnLabel(name, col))
+			continue
 		}
+		if prev := h.cell[fi]; prev >= 0 {
+			// Two columns for one field (ITEM_ID and item_id): neither can
+			// be chosen without guessing which one holds the data.
+			return nil, errs.E(errs.Invalid, "columns %s (column %d) and %s (column %d) both name field %s; header names match fields regardless of case",
+				columnLabel(h.names[prev], prev), prev+1, columnLabel(name, col), col+1, sch.Fields[fi].Name)
+		}
+		h.cell[fi] = col
 	}
 	var missing []string
-	caseHint := false
 	for fi, f := range sch.Fields {
 		if h.cell[fi] >= 0 || f.Nullable {
 			continue
 		}
 		missing = append(missing, fmt.Sprintf("%q", f.Name))
-		for _, n := range h.names {
-			caseHint = caseHint || strings.EqualFold(n, f.Name)
-		}
 	}
 	if len(missing) == 0 {
 		return h, nil
@@ -257,12 +267,8 @@ func readHeader(s *scanner, sch *schema.Schema) (*header, error) {
 	if len(h.names) > maxListed {
 		more = fmt.Sprintf(", and %d more", len(h.names)-maxListed)
 	}
-	hint := ""
-	if caseHint {
-		hint = "; column names are case-sensitive"
-	}
-	return nil, errs.E(errs.Invalid, "missing required %s %s in the header (found: %s%s)%s",
-		noun, strings.Join(missing, ", "), strings.Join(found, ", "), more, hint)
+	return nil, errs.E(errs.Invalid, "missing required %s %s in the header (found: %s%s)",
+		noun, strings.Join(missing, ", "), strings.Join(found, ", "), more)
 }
 
 // importer holds the per-row state of one Import.

@@ -264,7 +264,7 @@ func TestImportHeaderErrors(t *testing.T) {
 		{"only blank lines", "\n\r\n\n"},
 		{"only a BOM", "\xEF\xBB\xBF"},
 		{"missing required column", "USER_ID,ITEM_ID,EVENT_TYPE\nu,i,e\n"},
-		{"wrong case", "user_id,ITEM_ID,EVENT_TYPE,TIMESTAMP\n"},
+		{"two columns differing by case", "USER_ID,ITEM_ID,EVENT_TYPE,TIMESTAMP,item_id\n"},
 		{"duplicate column", "USER_ID,ITEM_ID,EVENT_TYPE,TIMESTAMP,ITEM_ID\n"},
 		{"duplicate ignored column", "USER_ID,ITEM_ID,EVENT_TYPE,TIMESTAMP,X,X\n"},
 		{"unterminated quote in header", "USER_ID,\"ITEM_ID,EVENT_TYPE,TIMESTAMP\n"},
@@ -286,12 +286,28 @@ func TestImportMissingColumnMessage(t *testing.T) {
 	tests := []struct{ in, want string }{
 		{"USER_ID,ITEM_ID\n", `missing required columns "EVENT_TYPE", "TIMESTAMP" in the header (found: USER_ID, ITEM_ID)`},
 		{"USER_ID,ITEM_ID,EVENT_TYPE\n", `missing required column "TIMESTAMP" in the header (found: USER_ID, ITEM_ID, EVENT_TYPE)`},
-		{"USER_ID,ITEM_ID,EVENT_TYPE,timestamp\n", `missing required column "TIMESTAMP" in the header (found: USER_ID, ITEM_ID, EVENT_TYPE, timestamp); column names are case-sensitive`},
+		{"USER_ID,ITEM_ID,EVENT_TYPE,timestamp,Timestamp\n", `columns timestamp (column 4) and Timestamp (column 5) both name field TIMESTAMP; header names match fields regardless of case`},
 	}
 	for _, tc := range tests {
 		_, err := Import(t.Context(), strings.NewReader(tc.in), inter, schema.Interactions, Options{}, nil)
 		if got := errs.Message(err); got != tc.want {
 			t.Errorf("Import(%q) message = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+// TestImportHeaderIgnoresCase reads headers as Personalize does: the
+// exploration sample's items file says creation_timestamp.
+func TestImportHeaderIgnoresCase(t *testing.T) {
+	inter := mustSchema(t, interactionsSchema)
+	want := [][]string{{"u1", "i1", "click", "1700000000"}}
+	for _, h := range []string{"user_id,item_id,event_type,timestamp\n", "User_Id,ITEM_ID,Event_Type,timestamp\n"} {
+		res, err := runImport(t, t.Context(), strings.NewReader(h+"u1,i1,click,1700000000\n"), inter, schema.Interactions, Options{})
+		if err != nil {
+			t.Fatalf("Import(%q) error = %v, want nil", h, err)
+		}
+		if !reflect.DeepEqual(res.rows, want) || len(res.rep.IgnoredColumns) != 0 {
+			t.Errorf("Import(%q) rows = %q, ignored %q; want %q, none ignored", h, res.rows, res.rep.IgnoredColumns, want)
 		}
 	}
 }

@@ -88,7 +88,7 @@ func (s *Service) CreateExportJob(ctx context.Context, in CreateExportInput) (*E
 	if err != nil {
 		return nil, err
 	}
-	if d.Status != StatusActive {
+	if !resource.Usable(d.Status) {
 		return nil, errs.E(errs.InUse, "Dataset %s is %s, not ACTIVE", d.ARN, d.Status)
 	}
 	active, err := exports.All(ctx, s.st, "", StatusCreatePending, StatusCreateInProgress)

@@ -11,6 +11,7 @@ import (
 	"github.com/attune-dev/attune/internal/arn"
 	"github.com/attune-dev/attune/internal/csvimport"
 	"github.com/attune-dev/attune/internal/errs"
+	"github.com/attune-dev/attune/internal/resource"
 	"github.com/attune-dev/attune/internal/schema"
 	"github.com/attune-dev/attune/internal/store"
 )
@@ -104,7 +105,8 @@ func (s *Service) runJob(ctx context.Context, jobARN string) {
 }
 
 // activatePending makes groups and datasets ACTIVE and applies schema
-// updates: these need no work beyond what Create already validated.
+// updates (these need no work beyond what Create already validated), and
+// removes groups whose DELETE PENDING phase is over.
 func (s *Service) activatePending(ctx context.Context) error {
 	gs, err := groups.All(ctx, s.st, "", StatusCreatePending, StatusCreateInProgress)
 	if err != nil {
@@ -112,11 +114,17 @@ func (s *Service) activatePending(ctx context.Context) error {
 	}
 	for _, g := range gs {
 		if _, err := groups.Update(ctx, s.st, g.ARN, s.now, func(g *Group) error {
+			if resource.Deleting(g.Status) {
+				return errs.E(errs.InUse, "dataset group %s is being deleted", g.ARN)
+			}
 			g.Status = StatusActive
 			return nil
-		}); err != nil && errs.KindOf(err) != errs.NotFound {
+		}); err != nil && errs.KindOf(err) != errs.NotFound && errs.KindOf(err) != errs.InUse {
 			return err
 		}
+	}
+	if err := groups.Reap(ctx, s.st, s.now, resource.DeletePendingFor, s.finishGroupDelete); err != nil {
+		return err
 	}
 	ds, err := datasets.All(ctx, s.st, "")
 	if err != nil {

@@ -174,7 +174,8 @@ func (s *Service) Groups(ctx context.Context, token string, limit int) ([]*Group
 // its deletion.
 var childKinds = []string{arn.Dataset, arn.Solution, arn.EventTracker, arn.Filter, arn.Recommender}
 
-// DeleteGroup deletes an empty dataset group.
+// DeleteGroup starts deleting an empty dataset group: it shows DELETE
+// PENDING for resource.DeletePendingFor, then disappears.
 func (s *Service) DeleteGroup(ctx context.Context, groupARN string) error {
 	if _, err := s.Group(ctx, groupARN); err != nil {
 		return err
@@ -188,7 +189,16 @@ func (s *Service) DeleteGroup(ctx context.Context, groupARN string) error {
 			return errs.E(errs.InUse, "Dataset group %s still has a %s (%s): delete it first", groupARN, k, page[0].ARN)
 		}
 	}
-	if err := groups.Delete(ctx, s.st, groupARN); err != nil {
+	// The group shows DELETE PENDING, then DELETE IN_PROGRESS, as
+	// Personalize's do; the runner removes it (finishGroupDelete).
+	_, err := groups.MarkDeleting(ctx, s.st, groupARN, s.now, nil)
+	return err
+}
+
+// finishGroupDelete removes a dataset group whose DELETE PENDING phase is
+// over.
+func (s *Service) finishGroupDelete(ctx context.Context, g *Group) error {
+	if err := groups.Delete(ctx, s.st, g.ARN); err != nil {
 		return err
 	}
 	// The group's datasets were purged when they were deleted; this also
@@ -274,7 +284,7 @@ func (s *Service) CreateDataset(ctx context.Context, in CreateDatasetInput) (*Da
 	if err != nil {
 		return nil, err
 	}
-	if g.Status != StatusActive {
+	if !resource.Usable(g.Status) {
 		return nil, errs.E(errs.InUse, "Dataset group %s is %s, not ACTIVE", g.ARN, g.Status)
 	}
 	if _, err := s.checkSchemaFor(ctx, in.SchemaARN, dt, g.Domain); err != nil {
@@ -354,7 +364,7 @@ func (s *Service) UpdateDataset(ctx context.Context, datasetARN, schemaARN strin
 		return nil, err
 	}
 	d, err = datasets.Update(ctx, s.st, datasetARN, s.now, func(d *Dataset) error {
-		if d.Status != StatusActive {
+		if !resource.Usable(d.Status) {
 			return errs.E(errs.InUse, "Dataset %s is %s, not ACTIVE", d.ARN, d.Status)
 		}
 		if d.LatestUpdate != nil && d.LatestUpdate.Status != StatusActive && d.LatestUpdate.Status != StatusCreateFailed {
@@ -426,7 +436,7 @@ func (s *Service) CreateImportJob(ctx context.Context, in CreateImportInput) (*I
 	if err != nil {
 		return nil, err
 	}
-	if d.Status != StatusActive {
+	if !resource.Usable(d.Status) {
 		return nil, errs.E(errs.InUse, "Dataset %s is %s, not ACTIVE", d.ARN, d.Status)
 	}
 	active, err := imports.All(ctx, s.st, "", StatusCreatePending, StatusCreateInProgress)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/attune-dev/attune/internal/corpus"
 	"github.com/attune-dev/attune/internal/errs"
+	"github.com/attune-dev/attune/internal/resource"
 	"github.com/attune-dev/attune/internal/schema"
 )
 
@@ -45,7 +46,7 @@ func (s *Service) PutEvents(ctx context.Context, in PutEventsInput) error {
 	if err != nil {
 		return err
 	}
-	if t.Status != StatusActive {
+	if !resource.Usable(t.Status) {
 		return errs.E(errs.Invalid, "Event tracker %s is %s, not ACTIVE", t.ARN, t.Status)
 	}
 	if err := s.allow(t.ARN, len(in.Events)); err != nil {
@@ -55,7 +56,7 @@ func (s *Service) PutEvents(ctx context.Context, in PutEventsInput) error {
 	if err != nil {
 		return err
 	}
-	if status != StatusActive {
+	if !resource.Usable(status) {
 		return errs.E(errs.Invalid, "Interactions dataset %s is %s, not ACTIVE", l.datasetARN, status)
 	}
 	user := in.UserID
@@ -157,7 +158,7 @@ func (s *Service) putEntities(ctx context.Context, typ schema.DatasetType, list,
 	if l.typ != typ {
 		return errs.E(errs.Invalid, "datasetArn %s is a %s dataset; this operation writes to a %s dataset", datasetARN, typeWord(l.typ), typeWord(typ))
 	}
-	if status != StatusActive {
+	if !resource.Usable(status) {
 		return errs.E(errs.InUse, "Dataset %s is %s, not ACTIVE", datasetARN, status)
 	}
 	r := &request{layout: l, rows: make([][]schema.Value, len(es)), update: corpus.Update{Group: l.groupARN,

@@ -70,7 +70,7 @@ func (s *Service) CreateTracker(ctx context.Context, name, groupARN string, tags
 	if err != nil {
 		return nil, err
 	}
-	if g.Status != StatusActive {
+	if !resource.Usable(g.Status) {
 		return nil, errs.E(errs.InUse, "Dataset group %s is %s, not ACTIVE", groupARN, g.Status)
 	}
 	// The one-per-group and unique-name checks and the create must not

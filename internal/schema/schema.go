@@ -267,14 +267,26 @@ func boolAttr(obj map[string]any, key, field string, p *problems) bool {
 }
 
 // parseType decodes an Avro field type: a primitive name, an object wrapping
-// one, or a two-member union with "null".
+// one, a one-member union (that type), or a two-member union with "null".
 func parseType(v any) (t Type, nullable bool, problem string) {
 	switch v := v.(type) {
 	case nil:
 		return 0, false, `"type" is missing`
 	case []any:
+		if len(v) == 1 {
+			// A one-member union is that type, required, as Avro and
+			// Personalize read it (the promotions sample uses ["string"]).
+			if s, ok := v[0].(string); ok && s == "null" {
+				return 0, false, `union ["null"] holds no data; use ["null", "<type>"]`
+			}
+			if _, nested := v[0].([]any); nested {
+				return 0, false, "a union cannot contain another union"
+			}
+			t, problem := singleType(v[0])
+			return t, false, problem
+		}
 		if len(v) != 2 {
-			return 0, false, fmt.Sprintf(`a union type must have exactly two members, one of them "null" (such as ["null", "string"]), got %d`, len(v))
+			return 0, false, fmt.Sprintf(`a union type must have one member, or two members one of which is "null" (such as ["null", "string"]), got %d`, len(v))
 		}
 		nulls, other := 0, any(nil)
 		for _, m := range v {

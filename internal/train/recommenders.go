@@ -157,7 +157,7 @@ func (s *Service) CreateRecommender(ctx context.Context, in CreateRecommenderInp
 	if body.Domain != uc.Domain {
 		return nil, errs.E(errs.Invalid, "recipe %s is a %s use case but dataset group %s has domain %s", uc.Name, uc.Domain, in.GroupARN, errs.Quote(body.Domain))
 	}
-	if g.Status != StatusActive {
+	if !resource.Usable(g.Status) {
 		return nil, errs.E(errs.InUse, "Dataset group %s is %s, not ACTIVE", in.GroupARN, g.Status)
 	}
 	if err := checkExploration(in.Config.Exploration); err != nil {

@@ -18,6 +18,7 @@ import (
 	"github.com/attune-dev/attune/internal/model"
 	"github.com/attune-dev/attune/internal/recipe"
 	"github.com/attune-dev/attune/internal/records"
+	"github.com/attune-dev/attune/internal/resource"
 )
 
 // Run trains pending solution versions until ctx is done. At start it
@@ -66,7 +67,8 @@ func (s *Service) pendingVersions(ctx context.Context) ([]string, error) {
 	return ids, nil
 }
 
-// housekeeping activates pending solutions and starts scheduled training.
+// housekeeping activates pending solutions, removes solutions whose DELETE
+// PENDING phase is over and starts scheduled training.
 func (s *Service) housekeeping(ctx context.Context) error {
 	sols, err := solutions.All(ctx, s.st, "", StatusCreatePending, StatusCreateInProgress)
 	if err != nil {
@@ -74,11 +76,17 @@ func (s *Service) housekeeping(ctx context.Context) error {
 	}
 	for _, sol := range sols {
 		if _, err := solutions.Update(ctx, s.st, sol.ARN, s.now, func(sol *Solution) error {
+			if resource.Deleting(sol.Status) {
+				return errs.E(errs.InUse, "solution %s is being deleted", sol.ARN)
+			}
 			sol.Status = StatusActive
 			return nil
-		}); err != nil && errs.KindOf(err) != errs.NotFound {
+		}); err != nil && errs.KindOf(err) != errs.NotFound && errs.KindOf(err) != errs.InUse {
 			return err
 		}
+	}
+	if err := solutions.Reap(ctx, s.st, s.now, resource.DeletePendingFor, s.finishSolutionDelete); err != nil {
+		return err
 	}
 	return s.autoTrain(ctx)
 }

@@ -3,6 +3,8 @@ package train
 import (
 	"context"
 	"time"
+
+	"github.com/attune-dev/attune/internal/resource"
 )
 
 // defaultSchedule is Personalize's automatic training interval.
@@ -78,7 +80,7 @@ func (s *Service) UpdateSolution(ctx context.Context, in UpdateSolutionInput) (*
 		}
 	}
 	sol, err := solutions.Update(ctx, s.st, in.SolutionARN, s.now, func(sol *Solution) error {
-		if sol.Status != StatusActive {
+		if !resource.Usable(sol.Status) {
 			return errInUse("Solution %s is %s, not ACTIVE", sol.ARN, sol.Status)
 		}
 		if in.PerformAutoTraining != nil {

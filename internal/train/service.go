@@ -121,7 +121,7 @@ func (s *Service) CreateSolution(ctx context.Context, in CreateSolutionInput) (*
 		}
 		return nil, err
 	}
-	if g.Status != StatusActive {
+	if !resource.Usable(g.Status) {
 		return nil, errs.E(errs.InUse, "Dataset group %s is %s, not ACTIVE", in.GroupARN, g.Status)
 	}
 	if err := s.checkPerGroup(ctx, quota.SolutionsPerGroup, arn.Solution, in.GroupARN); err != nil {
@@ -253,8 +253,10 @@ func (s *Service) LatestActiveVersion(ctx context.Context, solutionARN string) (
 	return vs[0], nil
 }
 
-// DeleteSolution deletes a solution with no campaigns and no version in
-// training, and all its versions and their artifacts.
+// DeleteSolution starts deleting a solution with no campaigns and no
+// version in training: it shows DELETE PENDING for
+// resource.DeletePendingFor, then it, its versions and their artifacts are
+// removed (finishSolutionDelete).
 func (s *Service) DeleteSolution(ctx context.Context, solutionARN string) error {
 	if _, err := s.Solution(ctx, solutionARN); err != nil {
 		return err
@@ -275,6 +277,17 @@ func (s *Service) DeleteSolution(ctx context.Context, solutionARN string) error 
 			return errs.E(errs.InUse, "Solution %s has solution version %s in %s", solutionARN, v.ARN, v.Status)
 		}
 	}
+	_, err = solutions.MarkDeleting(ctx, s.st, solutionARN, s.now, nil)
+	return err
+}
+
+// finishSolutionDelete removes a solution whose DELETE PENDING phase is
+// over, with its versions and their artifacts.
+func (s *Service) finishSolutionDelete(ctx context.Context, sol *Solution) error {
+	vs, err := versions.All(ctx, s.st, sol.ARN)
+	if err != nil {
+		return err
+	}
 	for _, v := range vs {
 		if v.ArtifactKey != "" {
 			if err := s.artifacts.Delete(ctx, v.ArtifactKey); err != nil {
@@ -285,7 +298,7 @@ func (s *Service) DeleteSolution(ctx context.Context, solutionARN string) error 
 			return err
 		}
 	}
-	return solutions.Delete(ctx, s.st, solutionARN)
+	return solutions.Delete(ctx, s.st, sol.ARN)
 }
 
 // CreateVersion queues a training run of an ACTIVE solution.
@@ -310,7 +323,7 @@ func (s *Service) CreateVersion(ctx context.Context, solutionARN, name, mode, tr
 	default:
 		return nil, errs.E(errs.Invalid, "trainingMode: %s is not one of FULL, UPDATE, AUTOTRAIN", errs.Quote(mode))
 	}
-	if sol.Status != StatusActive {
+	if !resource.Usable(sol.Status) {
 		return nil, errs.E(errs.InUse, "Solution %s is %s, not ACTIVE", solutionARN, sol.Status)
 	}
 	active, err := versions.All(ctx, s.st, "", StatusCreatePending, StatusCreateInProgress)
