@@ -179,11 +179,13 @@ func TestDatasetWorkflowWithSDK(t *testing.T) {
 	if _, err := pc.DeleteDatasetGroup(ctx, &personalize.DeleteDatasetGroupInput{DatasetGroupArn: aws.String(groupARN)}); err != nil {
 		t.Fatalf("DeleteDatasetGroup: %v", err)
 	}
-	_, err = pc.DescribeDatasetGroup(ctx, &personalize.DescribeDatasetGroupInput{DatasetGroupArn: aws.String(groupARN)})
-	var nf *types.ResourceNotFoundException
-	if !errors.As(err, &nf) {
-		t.Errorf("DescribeDatasetGroup after delete: err = %v, want ResourceNotFoundException", err)
-	}
+	waitGone(t, "DescribeDatasetGroup after delete", func() (string, error) {
+		o, err := pc.DescribeDatasetGroup(ctx, &personalize.DescribeDatasetGroupInput{DatasetGroupArn: aws.String(groupARN)})
+		if err != nil {
+			return "", err
+		}
+		return aws.ToString(o.DatasetGroup.Status), nil
+	})
 	if _, err := pc.DeleteSchema(ctx, &personalize.DeleteSchemaInput{SchemaArn: sc2.SchemaArn}); err != nil {
 		t.Errorf("DeleteSchema after its dataset is gone: %v", err)
 	}

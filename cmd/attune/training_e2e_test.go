@@ -240,6 +240,13 @@ func TestSolutionErrorsAndStates(t *testing.T) {
 	if _, err := pc.DeleteSolution(ctx, &personalize.DeleteSolutionInput{SolutionArn: sol.Solution.SolutionArn}); err != nil {
 		t.Errorf("DeleteSolution: %v", err)
 	}
+	waitGone(t, "DescribeSolution after delete", func() (string, error) {
+		o, err := pc.DescribeSolution(ctx, &personalize.DescribeSolutionInput{SolutionArn: sol.Solution.SolutionArn})
+		if err != nil {
+			return "", err
+		}
+		return aws.ToString(o.Solution.Status), nil
+	})
 	if _, err := pc.DescribeSolutionVersion(ctx, &personalize.DescribeSolutionVersionInput{SolutionVersionArn: aws.String(va)}); !errors.As(err, &nf) {
 		t.Errorf("version of a deleted solution: %v, want ResourceNotFoundException", err)
 	}

@@ -373,14 +373,29 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 }
 
-// lookup returns a campaign's loaded state.
+// isRecommender reports whether a deployment key is a recommender's ARN
+// (campaigns and recommenders share the deployment table).
+func isRecommender(key string) bool {
+	p, err := arn.Parse("recommenderArn", key)
+	return err == nil && p.Type == arn.Recommender
+}
+
+// lookup returns a campaign's (or recommender's) loaded state.
 func (s *Service) lookup(campaign string) (*loaded, error) {
 	sl := (*s.table.Load())[campaign]
 	if sl == nil {
+		if isRecommender(campaign) {
+			// Recommenders are served under their own ARN; one that failed
+			// or is not ACTIVE yet is not loaded.
+			return nil, errs.E(errs.NotFound, "Could not find an ACTIVE recommender %s; DescribeRecommender shows its status and any failureReason", campaign)
+		}
 		return nil, errs.E(errs.NotFound, "Could not find campaign %s", campaign)
 	}
 	l := sl.cur.Load()
 	if l == nil {
+		if isRecommender(campaign) {
+			return nil, errs.E(errs.Unavailable, "Recommender %s is still loading its model; retry shortly", campaign)
+		}
 		return nil, errs.E(errs.Unavailable, "Campaign %s is still loading its model; retry shortly", campaign)
 	}
 	return l, nil

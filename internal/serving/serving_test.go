@@ -346,6 +346,12 @@ func TestRequestErrors(t *testing.T) {
 			}
 		})
 	}
+	// A failed recommender is never loaded: the message must say recommender
+	// (not campaign) and where to look.
+	_, err := s.Recommend(t.Context(), Request{Campaign: "arn:aws:personalize:us-east-1:000000000000:recommender/failed", UserID: "u"})
+	if errs.KindOf(err) != errs.NotFound || !strings.Contains(errs.Message(err), "recommender") || strings.Contains(errs.Message(err), "campaign") {
+		t.Errorf("Recommend(failed recommender) = %v, want NotFound naming the recommender, not a campaign", err)
+	}
 	res, err := s.Recommend(t.Context(), Request{Campaign: campaignUP, UserID: "u01"})
 	if err != nil || len(res.Items) != min(DefaultResults, 24-8) {
 		t.Errorf("default numResults: %d items, %v; want every unseen item (16) up to 25", len(res.Items), err)
