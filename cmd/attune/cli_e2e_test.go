@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/attune-dev/attune/internal/testenv"
 )
 
 // awsCLIs are the AWS CLIs installed here: pip's v1 first on PATH and
@@ -22,7 +24,7 @@ func awsCLIs(t *testing.T) map[string]string {
 		clis["debian"] = "/usr/bin/aws"
 	}
 	if len(clis) == 0 {
-		t.Skip("no AWS CLI installed: run scripts/install-test-tools.sh (pip awscli v1 or Debian's awscli v2)")
+		testenv.Missing(t, "no AWS CLI installed: run scripts/install-test-tools.sh (pip awscli v1 or Debian's awscli v2)")
 	}
 	return clis
 }

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/cookiejar"
-	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -16,10 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/personalize"
 
 	"github.com/attune-dev/attune/internal/demo"
+	"github.com/attune-dev/attune/internal/testenv"
 )
-
-// chromiumPath is the headless browser the console test drives when present.
-const chromiumPath = "/usr/bin/chromium"
 
 // consolePost posts JSON to a console endpoint with c and decodes the answer.
 func consolePost(t *testing.T, c *http.Client, url string, in, out any) int {
@@ -47,15 +44,14 @@ func consolePost(t *testing.T, c *http.Client, url string, in, out any) int {
 }
 
 // dumpDOM renders url in headless Chromium (skipping the test when it is not
-// installed) and returns the DOM after the page's scripts ran.
+// installed, failing it in CI: testenv.Missing) and returns the DOM after the
+// page's scripts ran.
 func dumpDOM(t *testing.T, url string) []byte {
 	t.Helper()
-	if _, err := os.Stat(chromiumPath); err != nil {
-		t.Skipf("%s not installed (CI installs it with apt-get when it can): the page itself is not rendered", chromiumPath)
-	}
+	chromium := testenv.Chromium(t)
 	ctx, cancel := context.WithTimeout(t.Context(), 90*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, chromiumPath, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+	cmd := exec.CommandContext(ctx, chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
 		"--disable-background-networking", "--disable-component-update", "--disable-sync", "--user-data-dir="+t.TempDir(),
 		"--virtual-time-budget=5000", "--dump-dom", url)
 	var stderr bytes.Buffer
@@ -172,9 +168,7 @@ func TestConsole(t *testing.T) {
 	}
 
 	t.Run("headless browser", func(t *testing.T) {
-		if _, err := os.Stat(chromiumPath); err != nil {
-			t.Skipf("%s not installed (CI installs it with apt-get when it can): the page itself is not rendered", chromiumPath)
-		}
+		testenv.Chromium(t)
 		var link struct{ URL string }
 		if st := consolePost(t, c, api+"login-link", map[string]string{}, &link); st != http.StatusOK || link.URL == "" {
 			t.Fatalf("login-link = %d %+v", st, link)

@@ -4,12 +4,13 @@ import (
 	"bytes"
 	"net/http"
 	"net/http/cookiejar"
-	"os"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/personalize"
+
+	"github.com/attune-dev/attune/internal/testenv"
 )
 
 // consoleClient signs in to ts's console with the pair and returns the
@@ -57,9 +58,7 @@ func TestConsoleKeys(t *testing.T) {
 	}
 
 	t.Run("headless browser", func(t *testing.T) {
-		if _, err := os.Stat(chromiumPath); err != nil {
-			t.Skipf("%s not installed: the keys panel is not rendered", chromiumPath)
-		}
+		testenv.Chromium(t)
 		for _, tc := range []struct {
 			name   string
 			c      *http.Client

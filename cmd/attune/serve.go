@@ -59,6 +59,7 @@ type serveConfig struct {
 	secretKey      string
 	quotas         quota.Limits
 	localRoots     string
+	corsOrigins    []string
 }
 
 // parseServe reads flags, falling back to ATTUNE_* environment variables for
@@ -83,6 +84,8 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 	fs.IntVar(&c.eventsQueue, "events-queue", 4096, "PutEvents/PutItems/PutUsers requests that may wait for the durable writer before ThrottlingException (env ATTUNE_EVENTS_QUEUE)")
 	fs.StringVar(&c.addrFile, "addr-file", "", "write the bound listen address to this file once serving (env ATTUNE_ADDR_FILE)")
 	fs.StringVar(&c.localRoots, "local-roots", "", "comma-separated absolute folders file:// locations are confined to (default <data-dir>/files); none turns file:// off (env ATTUNE_LOCAL_ROOTS)")
+	var corsSpec string
+	fs.StringVar(&corsSpec, "cors-origins", "", "comma-separated exact browser origins (https://shop.example.com,http://localhost:3000) that may call the runtime and events APIs; default none (env ATTUNE_CORS_ORIGINS)")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error (env ATTUNE_LOG_LEVEL)")
 	var quotaSpecs quotaFlag
 	fs.Var(&quotaSpecs, "quota", "raise or lower a quota, NAME=N, repeatable or comma-separated; see README (env ATTUNE_QUOTA)")
@@ -108,6 +111,9 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 	}
 	if _, err := parseLocalRoots(c.localRoots); err != nil {
 		return c, usageError{err}
+	}
+	if c.corsOrigins, err = api.ParseOrigins(corsSpec); err != nil {
+		return c, usageError{fmt.Errorf("--cors-origins: %w", err)}
 	}
 	if c.maxBadRowShare < 0 || c.maxBadRowShare > 1 {
 		return c, usageError{fmt.Errorf("--max-bad-row-share %v must be between 0 and 1", c.maxBadRowShare)}
@@ -196,7 +202,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	console := web.New(web.Deps{Datasets: ds, Training: tr, Campaigns: cs, Runtime: sv}, web.Options{Credentials: credMap, Log: log, AccessKeys: keyring})
 	srv := api.New(api.Deps{Datasets: ds, Recipes: reg, Training: tr, Campaigns: cs, Runtime: sv, Events: ev,
-		Recommenders: tr, Batch: bs, Tags: tagging.New(st), Filters: fl, Console: console}, api.Options{Credentials: credMap, AccessKeys: keyring, Scope: scope}, log)
+		Recommenders: tr, Batch: bs, Tags: tagging.New(st), Filters: fl, Console: console}, api.Options{Credentials: credMap, AccessKeys: keyring, Scope: scope,
+		CORSOrigins: c.corsOrigins}, log)
 
 	ln, err := net.Listen("tcp", c.listen)
 	if err != nil {
@@ -225,6 +232,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		fmt.Fprintf(stdout, "file:// locations must lie inside: %s (--local-roots)\n", strings.Join(roots, ", "))
 	} else {
 		fmt.Fprintln(stdout, "file:// locations are disabled (--local-roots none).")
+	}
+	if len(c.corsOrigins) > 0 {
+		fmt.Fprintf(stdout, "Browsers may call the runtime and events APIs from: %s (--cors-origins)\n", strings.Join(c.corsOrigins, ", "))
 	}
 	if c.addrFile != "" {
 		if err := writeFileAtomic(c.addrFile, []byte(addr), 0o644); err != nil {

@@ -42,6 +42,9 @@ type Options struct {
 	// Scope is the region and account of the ARNs a Create* call would
 	// create, which scoped keys are authorized on.
 	Scope arn.Scope
+	// CORSOrigins are the exact browser origins (as ParseOrigins returns
+	// them) that may call the runtime and events APIs; none when empty.
+	CORSOrigins []string
 }
 
 // Server serves the Personalize APIs.
@@ -52,6 +55,7 @@ type Server struct {
 	control map[string]operation
 	mux     *http.ServeMux
 	bufs    sync.Pool // *bytes.Buffer for response bodies
+	cors    cors      // browser access to the runtime and events APIs (cors.go)
 	// trackers maps trackingIds to event trackers for authorization; nil
 	// without an events service.
 	trackers trackerFinder
@@ -92,7 +96,8 @@ func New(deps Deps, opts Options, log *slog.Logger) *Server {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	s := &Server{opts: opts, keys: sigv4.NewKeyCache(0), log: log, control: map[string]operation{}, mux: http.NewServeMux()}
+	s := &Server{opts: opts, keys: sigv4.NewKeyCache(0), log: log, control: map[string]operation{}, mux: http.NewServeMux(),
+		cors: newCORS(opts.CORSOrigins)}
 	registerDatasets(s.control, deps.Datasets)
 	if deps.Recommenders != nil {
 		registerRecommenders(s.control, deps.Recommenders)
@@ -136,6 +141,7 @@ func New(deps Deps, opts Options, log *slog.Logger) *Server {
 
 // Handle mounts an extra signed restJson1 route (runtime, events) on the server.
 func (s *Server) Handle(pattern string, p protocol, fn func(ctx context.Context, body []byte) (any, error)) {
+	s.cors.addRoute(pattern)
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		s.serveSigned(w, r, p, fn)
 	})
@@ -145,6 +151,9 @@ func (s *Server) Handle(pattern string, p protocol, fn func(ctx context.Context,
 // goes by path.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Amzn-RequestId", uuid.NewString())
+	if s.cors.serve(w, r, s.log) {
+		return
+	}
 	if target := r.Header.Get("X-Amz-Target"); target != "" {
 		s.serveSigned(w, r, controlPlane, func(ctx context.Context, body []byte) (any, error) {
 			return s.dispatch(ctx, target, body)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/attune-dev/attune/internal/errs"
 	"github.com/attune-dev/attune/internal/sigv4"
+	"github.com/attune-dev/attune/internal/testenv"
 )
 
 // verifyServer answers every request that Verify accepts with 200 "{}" and
@@ -66,7 +67,7 @@ func TestAWSCLI(t *testing.T) {
 		t.Skip("skipping AWS CLI test in -short mode")
 	}
 	if _, err := exec.LookPath("aws"); err != nil {
-		t.Skip("skipping: the AWS CLI (`aws`, e.g. `pip install awscli`) is not on PATH")
+		testenv.Missing(t, "the AWS CLI (`aws`, e.g. `pip install awscli`) is not on PATH")
 	}
 	srv := &verifyServer{}
 	ts := httptest.NewServer(srv)

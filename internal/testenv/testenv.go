@@ -23,7 +23,7 @@ const defaultPostgresDSN = "postgres://postgres@127.0.0.1:5432/test?sslmode=disa
 
 // Postgres returns the DSN of a PostgreSQL server for tests: $ATTUNE_TEST_POSTGRES_DSN
 // if set, else the default local server if something listens on
-// 127.0.0.1:5432. Otherwise it skips the test.
+// 127.0.0.1:5432. Otherwise it skips the test (fails it in CI: Missing).
 func Postgres(t *testing.T) string {
 	t.Helper()
 	if dsn := os.Getenv(PostgresEnv); dsn != "" {
@@ -34,7 +34,7 @@ func Postgres(t *testing.T) string {
 	defer cancel()
 	conn, err := d.DialContext(ctx, "tcp", "127.0.0.1:5432")
 	if err != nil {
-		t.Skipf("no PostgreSQL for this test: set %s=postgres://user:pass@host:port/db?sslmode=disable, "+
+		Missing(t, "no PostgreSQL for this test: set %s=postgres://user:pass@host:port/db?sslmode=disable, "+
 			"or run a server on 127.0.0.1:5432 with database \"test\" (connect: %v)", PostgresEnv, err)
 	}
 	conn.Close()
