@@ -168,7 +168,7 @@ const targetPrefix = "AmazonPersonalize."
 func (s *Server) dispatch(ctx context.Context, target string, body []byte) (any, error) {
 	name, ok := strings.CutPrefix(target, targetPrefix)
 	if !ok {
-		return nil, errs.E(errs.UnknownOperation, "unknown operation %q: X-Amz-Target must be %s<Operation>", target, targetPrefix)
+		return nil, errs.E(errs.UnknownOperation, "unknown operation %s: X-Amz-Target must be %s<Operation>", errs.Quote(target), targetPrefix)
 	}
 	op, ok := s.control[name]
 	if !ok {

@@ -65,7 +65,7 @@ func Parse(member, s string) (Parsed, error) {
 	}
 	m := arnPattern.FindStringSubmatch(s)
 	if m == nil {
-		return Parsed{}, errs.E(errs.Invalid, "%s: %q is not a valid Personalize ARN (expected arn:aws:personalize:REGION:ACCOUNT:TYPE/NAME)", member, s)
+		return Parsed{}, errs.E(errs.Invalid, "%s: %s is not a valid Personalize ARN (expected arn:aws:personalize:REGION:ACCOUNT:TYPE/NAME)", member, errs.Quote(s))
 	}
 	return Parsed{Region: m[2], Account: m[3], Type: m[4], Parts: strings.Split(m[5], "/")}, nil
 }
@@ -77,7 +77,7 @@ func Expect(member, s, typ string, nparts int) (Parsed, error) {
 		return p, err
 	}
 	if p.Type != typ || len(p.Parts) != nparts {
-		return p, errs.E(errs.Invalid, "%s: %q is not a %s ARN", member, s, typ)
+		return p, errs.E(errs.Invalid, "%s: %s is not a %s ARN", member, errs.Quote(s), typ)
 	}
 	return p, nil
 }

@@ -184,7 +184,7 @@ func (s *Service) create(ctx context.Context, kind resource.Kind[Job, *Job], in 
 		return nil, err
 	}
 	if p.Type != arn.Solution || len(p.Parts) != 2 {
-		return nil, errs.E(errs.Invalid, "solutionVersionArn: %q is not a solution version ARN", in.SolutionVersionARN)
+		return nil, errs.E(errs.Invalid, "solutionVersionArn: %s is not a solution version ARN", errs.Quote(in.SolutionVersionARN))
 	}
 	if in.FilterARN != "" {
 		if _, err := arn.Expect("filterArn", in.FilterARN, arn.Filter, 1); err != nil {
@@ -222,7 +222,7 @@ func (s *Service) create(ctx context.Context, kind resource.Kind[Job, *Job], in 
 	case "THEME_GENERATION":
 		return nil, errs.E(errs.Invalid, "batchInferenceJobMode THEME_GENERATION needs a generative model, which Attune does not ship")
 	default:
-		return nil, errs.E(errs.Invalid, "batchInferenceJobMode: %q is not BATCH_INFERENCE", in.Mode)
+		return nil, errs.E(errs.Invalid, "batchInferenceJobMode: %s is not BATCH_INFERENCE", errs.Quote(in.Mode))
 	}
 	maxResults := 500
 	if kind == segmentKind {

@@ -51,14 +51,14 @@ func New(root string) (*Bucket, error) {
 // path maps key to a file path, refusing keys that could escape the root.
 func (b *Bucket) path(key string) (string, error) {
 	if key == "" || strings.HasPrefix(key, "/") || strings.HasSuffix(key, "/") {
-		return "", errs.E(errs.Invalid, "invalid key %q: want a relative path to a file", key)
+		return "", errs.E(errs.Invalid, "invalid key %s: want a relative path to a file", errs.Quote(key))
 	}
 	if strings.ContainsRune(key, 0) {
-		return "", errs.E(errs.Invalid, "invalid key %q: contains a NUL byte", key)
+		return "", errs.E(errs.Invalid, "invalid key %s: contains a NUL byte", errs.Quote(key))
 	}
 	for seg := range strings.SplitSeq(key, "/") {
 		if seg == "" || seg == "." || seg == ".." {
-			return "", errs.E(errs.Invalid, "invalid key %q: empty, '.' or '..' path element", key)
+			return "", errs.E(errs.Invalid, "invalid key %s: empty, '.' or '..' path element", errs.Quote(key))
 		}
 	}
 	return filepath.Join(b.root, filepath.FromSlash(key)), nil
@@ -239,7 +239,7 @@ func (b *Bucket) List(ctx context.Context, prefix string) ([]blob.Object, error)
 		return nil, err
 	}
 	if strings.HasPrefix(prefix, "/") || strings.ContainsRune(prefix, 0) {
-		return nil, errs.E(errs.Invalid, "invalid prefix %q", prefix)
+		return nil, errs.E(errs.Invalid, "invalid prefix %s", errs.Quote(prefix))
 	}
 	start := b.root
 	if i := strings.LastIndex(prefix, "/"); i >= 0 {

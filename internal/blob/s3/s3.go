@@ -124,7 +124,7 @@ func (b *Bucket) uri(key string) string { return blob.FormatURI(blob.SchemeS3, b
 
 func checkKey(key string) error {
 	if key == "" || strings.HasPrefix(key, "/") {
-		return errs.E(errs.Invalid, "invalid key %q: want a non-empty key without a leading '/'", key)
+		return errs.E(errs.Invalid, "invalid key %s: want a non-empty key without a leading '/'", errs.Quote(key))
 	}
 	return nil
 }
