@@ -176,6 +176,19 @@ type Model interface {
 	Encode(w io.Writer) error
 }
 
+// Refresher is a Model that follows newer interactions without a new
+// solution version, as Personalize's aws-trending-now does: it finds the
+// trending items again every trend window, from imported and streamed
+// interactions alike. Serving re-evaluates such a model once per interval.
+type Refresher interface {
+	// RefreshInterval returns how often a model trained with params is
+	// re-evaluated; 0 means never.
+	RefreshInterval(params Params) time.Duration
+	// Refresh evaluates the model afresh on in, with the params it was
+	// trained with. It fails with errs.Invalid when in cannot be used.
+	Refresh(ctx context.Context, in *Interactions, params Params) (Model, error)
+}
+
 // Registry maps recipe names to recipes. It is built once by cmd/attune and
 // read-only afterwards, so it needs no lock.
 type Registry struct {

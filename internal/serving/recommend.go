@@ -155,6 +155,7 @@ func (s *Service) Recommend(ctx context.Context, r Request) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	l = s.refreshed(ctx, r.Campaign, l)
 	n, err := checkCount(r.NumResults, len(r.MetadataColumns) > 0)
 	if err != nil {
 		return nil, err
@@ -490,6 +491,7 @@ func (s *Service) Rank(ctx context.Context, r Request) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	l = s.refreshed(ctx, r.Campaign, l)
 	if r.UserID == "" {
 		return nil, errs.E(errs.Invalid, "userId is required")
 	}

@@ -213,7 +213,7 @@ func (s *Service) Deploy(ctx context.Context, d Deployment) error {
 	if err := s.refreshGroup(ctx, g); err != nil {
 		return fmt.Errorf("deploy %s: %w", d.Campaign, err)
 	}
-	l := newLoaded(d, meta, m, g)
+	l := newLoaded(d, meta, m, g, s.opts.Now())
 	s.mu.Lock()
 	next := s.cloneTableLocked()
 	sl := next[d.Campaign]
@@ -416,10 +416,20 @@ type loaded struct {
 	fenv      atomic.Pointer[filterEnv]
 	novel     atomic.Pointer[novelSet]
 	fenvMu    sync.Mutex // serialises building fenv
+
+	// refreshEvery is how often a recipe.Refresher model is re-evaluated
+	// (0: never); refreshAt is when next, in unix nanoseconds.
+	refreshEvery time.Duration
+	refreshAt    atomic.Int64
+	refreshMu    sync.Mutex // held by the one request re-evaluating
 }
 
-func newLoaded(d Deployment, meta model.Meta, m recipe.Model, g *group) *loaded {
+func newLoaded(d Deployment, meta model.Meta, m recipe.Model, g *group, now time.Time) *loaded {
 	l := &loaded{d: d, meta: meta, m: m, items: m.Items(), g: g}
+	if r, ok := m.(recipe.Refresher); ok {
+		l.refreshEvery = r.RefreshInterval(meta.Params)
+		l.refreshAt.Store(now.Add(l.refreshEvery).UnixNano())
+	}
 	l.itemIndex = make(map[string]int32, len(l.items))
 	for i, id := range l.items {
 		l.itemIndex[id] = int32(i)

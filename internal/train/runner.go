@@ -356,9 +356,16 @@ func (s *Service) Fit(ctx context.Context, spec Spec) (Result, error) {
 }
 
 // baseParams are the configured hyperparameters plus, where the recipe
-// takes them, event weights from solutionConfig.eventsConfig.
+// takes them, featureTransformationParameters (Personalize's trending-now
+// notebook sets trend_discovery_frequency there) and event weights from
+// solutionConfig.eventsConfig.
 func (s *Service) baseParams(r recipe.Recipe, c Config) recipe.Params {
 	p := recipe.Params{}
+	for k, v := range c.FeatureParameters {
+		if hasParam(r, k) {
+			p[k] = v
+		}
+	}
 	for k, v := range c.HyperParameters {
 		p[k] = v
 	}

@@ -150,6 +150,9 @@ func (s *Service) CreateSolution(ctx context.Context, in CreateSolutionInput) (*
 		if _, err := recipe.ParseParams(r.Hyperparameters(), in.Config.HyperParameters); err != nil {
 			return nil, errs.Wrap(errs.Invalid, err, "solutionConfig.algorithmHyperParameters: %s", errs.Message(err))
 		}
+		if err := checkFeatureParams(r, in.Config.FeatureParameters); err != nil {
+			return nil, err
+		}
 		if err := checkRanges(r, in.Config); err != nil {
 			return nil, err
 		}
@@ -466,4 +469,21 @@ func (s *Service) checkPerGroup(ctx context.Context, q quota.Name, kind, groupAR
 		return err
 	}
 	return s.opts.Quotas.Check(q, n, groupARN)
+}
+
+// checkFeatureParams validates the featureTransformationParameters that
+// training passes to the recipe (those named like one of its
+// hyperparameters, such as trend_discovery_frequency); others are stored
+// and shown by DescribeSolution only.
+func checkFeatureParams(r recipe.Recipe, fp map[string]string) error {
+	p := recipe.Params{}
+	for k, v := range fp {
+		if hasParam(r, k) {
+			p[k] = v
+		}
+	}
+	if _, err := recipe.ParseParams(r.Hyperparameters(), p); err != nil {
+		return errs.Wrap(errs.Invalid, err, "solutionConfig.featureTransformationParameters: %s", errs.Message(err))
+	}
+	return nil
 }

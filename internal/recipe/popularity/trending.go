@@ -77,25 +77,41 @@ func ParseWindow(s string) (time.Duration, error) {
 // doubling from 100 to 200 outranks a jump from 0 to 1, and a site-wide
 // surge lifts no item by itself.
 func (TrendingNow) Fit(ctx context.Context, data *recipe.Data, params recipe.Params, opts recipe.FitOptions) (recipe.Model, error) {
-	r := TrendingNow{}
-	v, err := recipe.ParseParams(r.Hyperparameters(), params)
-	if err != nil {
-		return nil, err
-	}
-	window, err := ParseWindow(v.String(paramWindow))
+	window, err := windowOf(params)
 	if err != nil {
 		return nil, err
 	}
 	if err := recipe.ValidateData(data); err != nil {
 		return nil, err
 	}
-	in := data.Interactions
-	if len(in.Time) != in.Len() {
-		return nil, errs.E(errs.Invalid, "training data: aws-trending-now needs interaction timestamps")
-	}
 	limit := int64(math.MaxInt64)
 	if !opts.Now.IsZero() {
 		limit = opts.Now.Unix()
+	}
+	m, err := trend(ctx, data.Interactions, window, limit)
+	if err != nil {
+		return nil, err
+	}
+	if opts.Progress != nil {
+		opts.Progress(1)
+	}
+	return m, nil
+}
+
+// windowOf returns the trend window params ask for.
+func windowOf(params recipe.Params) (time.Duration, error) {
+	v, err := recipe.ParseParams(TrendingNow{}.Hyperparameters(), params)
+	if err != nil {
+		return 0, err
+	}
+	return ParseWindow(v.String(paramWindow))
+}
+
+// trend ranks in's items by their growth into the window that ends at the
+// newest interaction no later than limit (see Fit).
+func trend(ctx context.Context, in *recipe.Interactions, window time.Duration, limit int64) (*Model, error) {
+	if len(in.Time) != in.Len() {
+		return nil, errs.E(errs.Invalid, "training data: aws-trending-now needs interaction timestamps")
 	}
 	end := int64(math.MinInt64)
 	for _, t := range in.Time {
@@ -135,10 +151,34 @@ func (TrendingNow) Fit(ctx context.Context, data *recipe.Data, params recipe.Par
 		scores[i] = float32((c1[i] - e) / math.Sqrt(e+1))
 		tie[i] = float32(c1[i])
 	}
-	if opts.Progress != nil {
-		opts.Progress(1)
-	}
 	return newModel("aws-trending-now", in, scores, tie), nil
+}
+
+// RefreshInterval implements recipe.Refresher: a trending model is
+// re-evaluated every trend window, as Personalize updates trending items
+// "for every <window> of data"; popularity-count models never are.
+func (m *Model) RefreshInterval(params recipe.Params) time.Duration {
+	if m.kind != "aws-trending-now" {
+		return 0
+	}
+	w, err := windowOf(params)
+	if err != nil {
+		return 0
+	}
+	return w
+}
+
+// Refresh implements recipe.Refresher: the trend evaluated afresh on in,
+// which holds the interactions known now (imported and streamed).
+func (m *Model) Refresh(ctx context.Context, in *recipe.Interactions, params recipe.Params) (recipe.Model, error) {
+	if m.kind != "aws-trending-now" {
+		return m, nil
+	}
+	w, err := windowOf(params)
+	if err != nil {
+		return nil, err
+	}
+	return trend(ctx, in, w, math.MaxInt64)
 }
 
 // Decode reads a model written by Encode.
