@@ -71,7 +71,7 @@ func TestImportOfSystemFilesRefusedAtCreate(t *testing.T) {
 	ts, root, _ := confinedServer(t)
 	ctx := t.Context()
 	pc := ts.personalizeClient()
-	_, ds := seedGroup(t, ctx, pc, "sys")
+	groupARN, ds := seedGroup(t, ctx, pc, "sys")
 	secrets := secretsIn(t)
 	for i, loc := range []string{"file:///proc/self/environ", "file:///etc/shadow", "file:///etc/passwd", "file:///dev/zero",
 		"file:///proc/self/", "file:///etc/"} {
@@ -91,6 +91,12 @@ func TestImportOfSystemFilesRefusedAtCreate(t *testing.T) {
 			t.Errorf("raw import from %s = %.200s, want InvalidInputException", loc, raw)
 		}
 		assertNoSecrets(t, "raw answer for "+loc, raw, secrets)
+	}
+	// A data deletion job's user list is a file:// location like any other.
+	_, err := pc.CreateDataDeletionJob(ctx, &personalize.CreateDataDeletionJobInput{JobName: aws.String("sys-del"),
+		DatasetGroupArn: aws.String(groupARN), DataSource: &types.DataSource{DataLocation: aws.String("file:///proc/self/environ")}, RoleArn: aws.String(testRole)})
+	if apiCode(err) != "InvalidInputException" || !strings.Contains(apiMessage(err), "dataSource.dataLocation") {
+		t.Errorf("deletion job from /proc/self/environ = %v, want InvalidInputException naming dataSource.dataLocation", err)
 	}
 	jobs, err := pc.ListDatasetImportJobs(ctx, &personalize.ListDatasetImportJobsInput{DatasetArn: aws.String(ds["Interactions"])})
 	if err != nil || len(jobs.DatasetImportJobs) != 0 {

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/attune-dev/attune/internal/blob"
 	"github.com/attune-dev/attune/internal/errs"
@@ -29,8 +30,10 @@ import (
 // outside it. Only regular files are read (never devices or FIFOs).
 //
 // Files are written 0640 in folders created 0750. Create never replaces an
-// existing file; Put replaces only a regular file. Both write a temporary
-// file in the target folder first, so a reader never sees a partial object.
+// existing file; Put replaces only a regular file. Both write a locked
+// temporary file in the target folder first, so a reader never sees a
+// partial object, and the next write into that folder removes what a crash
+// left of one (see removeStaleTemps).
 // A Files is safe for concurrent use.
 type Files struct {
 	roots []string // real (symlink-free) absolute paths, cleaned
@@ -339,6 +342,7 @@ func (f *Files) write(ctx context.Context, key string, src io.Reader, replace bo
 	if err := root.MkdirAll(dir, 0o750); err != nil {
 		return classifyConfinedPut(f, t, err)
 	}
+	removeStaleTemps(root, dir, time.Now())
 	var rnd [8]byte
 	_, _ = rand.Read(rnd[:])
 	tmpRel := filepath.Join(dir, tempPrefix+hex.EncodeToString(rnd[:]))
@@ -353,6 +357,9 @@ func (f *Files) write(ctx context.Context, key string, src io.Reader, replace bo
 			root.Remove(tmpRel)
 		}
 	}()
+	if err := lockTemp(tmp); err != nil {
+		return fmt.Errorf("lock %s: %w", tmpRel, err)
+	}
 	if _, err := io.Copy(tmp, ctxReader{ctx, src}); err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return ctxErr

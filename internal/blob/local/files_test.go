@@ -8,6 +8,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/attune-dev/attune/internal/blob"
 	"github.com/attune-dev/attune/internal/blob/blobtest"
@@ -379,5 +380,51 @@ func BenchmarkOpen(b *testing.B) {
 				rc.Close()
 			}
 		})
+	}
+}
+
+// TestFilesRemovesStaleTemps: what a crash left of a write (an old,
+// unlocked temporary file) is removed by the next write into its folder;
+// a fresh one, or one a live writer holds locked, is not.
+func TestFilesRemovesStaleTemps(t *testing.T) {
+	s := newSandbox(t)
+	dir := filepath.Join(s.root, "out")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-time.Hour)
+	temp := func(name string, mtime time.Time) string {
+		p := filepath.Join(dir, ".attune-put-"+name)
+		if err := os.WriteFile(p, []byte("partial"), 0o640); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(p, mtime, mtime); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	crashed, fresh, live := temp("crashed", old), temp("fresh", time.Now()), temp("live", old)
+	notOurs := filepath.Join(dir, "attune-put-lookalike")
+	if err := os.WriteFile(notOurs, nil, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(notOurs, old, old); err != nil {
+		t.Fatal(err)
+	}
+	lf, err := os.Open(live)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lf.Close()
+	if err := syscall.Flock(int(lf.Fd()), syscall.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.files.Create(t.Context(), key(filepath.Join(dir, "x.csv")), strings.NewReader("x")); err != nil {
+		t.Fatal(err)
+	}
+	for p, want := range map[string]bool{crashed: false, fresh: true, live: true, notOurs: true} {
+		if _, err := os.Stat(p); (err == nil) != want {
+			t.Errorf("%s exists = %v, want %v", filepath.Base(p), err == nil, want)
+		}
 	}
 }
