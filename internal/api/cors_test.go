@@ -153,6 +153,26 @@ func TestCORS(t *testing.T) {
 	}
 }
 
+// fakeEvents mounts the events routes; preflights never reach its methods.
+type fakeEvents struct{ eventsService }
+
+// TestCORSEveryRESTRoute: every runtime and events route answers a
+// preflight from an allowed origin.
+func TestCORSEveryRESTRoute(t *testing.T) {
+	s := New(Deps{Runtime: cannedRuntime{}, Events: fakeEvents{}}, Options{Credentials: map[string]string{"AKID": "SECRET"}, CORSOrigins: []string{shopOrigin}},
+		slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if len(restOperations) < 5 {
+		t.Fatalf("restOperations = %v, want the runtime and events routes", restOperations)
+	}
+	for path, op := range restOperations {
+		w := httptest.NewRecorder()
+		s.ServeHTTP(w, corsRequest(t, http.MethodOptions, path, shopOrigin, map[string]string{"Access-Control-Request-Method": "POST"}, "", time.Time{}))
+		if w.Code != http.StatusNoContent || w.Header().Get("Access-Control-Allow-Origin") != shopOrigin {
+			t.Errorf("preflight of %s (%s) = %d %v, want 204 allowing %s", path, op, w.Code, w.Header(), shopOrigin)
+		}
+	}
+}
+
 // TestCORSAllowHeadersCoverSDK checks the allowed headers against what the
 // AWS SDK for JavaScript v3 sends from a browser (recorded from Chromium's
 // preflight by TestBrowserSDK in cmd/attune) and the session token it adds
