@@ -348,6 +348,7 @@ func (s *Service) Delete(ctx context.Context, campaignARN string) error {
 		return err
 	}
 	s.deploy.Undeploy(campaignARN)
+	time.AfterFunc(resource.DeletePendingFor, s.wake) // reap it as soon as it is due
 	return nil
 }
 

@@ -191,8 +191,11 @@ func (s *Service) DeleteGroup(ctx context.Context, groupARN string) error {
 	}
 	// The group shows DELETE PENDING, then DELETE IN_PROGRESS, as
 	// Personalize's do; the runner removes it (finishGroupDelete).
-	_, err := groups.MarkDeleting(ctx, s.st, groupARN, s.now, nil)
-	return err
+	if _, err := groups.MarkDeleting(ctx, s.st, groupARN, s.now, nil); err != nil {
+		return err
+	}
+	time.AfterFunc(resource.DeletePendingFor, s.wake) // reap it as soon as it is due
+	return nil
 }
 
 // finishGroupDelete removes a dataset group whose DELETE PENDING phase is

@@ -280,8 +280,11 @@ func (s *Service) DeleteSolution(ctx context.Context, solutionARN string) error 
 			return errs.E(errs.InUse, "Solution %s has solution version %s in %s", solutionARN, v.ARN, v.Status)
 		}
 	}
-	_, err = solutions.MarkDeleting(ctx, s.st, solutionARN, s.now, nil)
-	return err
+	if _, err := solutions.MarkDeleting(ctx, s.st, solutionARN, s.now, nil); err != nil {
+		return err
+	}
+	time.AfterFunc(resource.DeletePendingFor, s.wake) // reap it as soon as it is due
+	return nil
 }
 
 // finishSolutionDelete removes a solution whose DELETE PENDING phase is
