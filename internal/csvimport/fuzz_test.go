@@ -18,6 +18,8 @@ func FuzzImport(f *testing.F) {
 		"ITEM_ID,PRICE\na,\"1\nb,2\nc,x\n,3\n",
 		"ITEM_ID\n\"a\"b\n\"\n",
 		"ITEM_ID,ITEM_ID\n",
+		"item_id,price,creation_timestamp\na,1,1700000000\n",
+		"ITEM_ID,item_id\na,b\n",
 		"PRICE\n1\n",
 	}
 	for _, s := range seeds {

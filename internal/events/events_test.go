@@ -86,7 +86,7 @@ type fixture struct {
 	done     chan error
 }
 
-func newFixture(t *testing.T, opts events.Options, run bool) *fixture {
+func newFixture(t testing.TB, opts events.Options, run bool) *fixture {
 	t.Helper()
 	ctx := t.Context()
 	sq, err := sqlite.Open(ctx, t.TempDir(), sqlite.DefaultOptions())
@@ -147,7 +147,7 @@ func newFixture(t *testing.T, opts events.Options, run bool) *fixture {
 }
 
 // start runs the service until the test ends.
-func (f *fixture) start(t *testing.T) {
+func (f *fixture) start(t testing.TB) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	f.cancel, f.done = cancel, make(chan error, 1)

@@ -20,6 +20,8 @@ func FuzzParse(f *testing.F) {
 		rec(`{"name":"A","type":{"type":"int"}}`, `{"name":"B","type":["boolean","null"]}`, `{"name":"C","type":"double"}`),
 		rec(`{"name":"GENRES_FIELD_1","type":"string"}`, `{"name":"GENRESFIELD1","type":"string"}`),
 		rec(`{"name":"X","type":["null",["null","string"]]}`),
+		rec(`{"name":"ITEM_ID","type":"string"}`, `{"name":"PROMOTION","type":["string"],"categorical":true}`),
+		rec(`{"name":"P","type":["null"]}`), rec(`{"name":"Q","type":[{"type":"long"}]}`),
 		`{"type":"record","name":"X","fields":[]}`,
 		`[]`, `null`, `{"type":"record"`,
 	} {

@@ -75,16 +75,94 @@ def transform(src, workdir):
             else:
                 out.append(indent + "pass")
             continue
-        if s.startswith("!") or s.startswith("%"):
-            got = standins.provide(s, workdir) if DOWNLOAD.search(s) else None
-            if got:
-                notes.append(f"download replaced by a local stand-in ({got})")
-            elif s.startswith("!"):
-                notes.append(f"shell line not run: {s[:60]}")
+        if s.startswith("!"):
+            out.append(indent + f"_shell({s[1:]!r})")
+            continue
+        if s.startswith("%"):
+            notes.append(f"magic not run: {s[:60]}")
             out.append(indent + "pass")
             continue
         out.append(line)
     return "\n".join(out), None, notes
+
+
+def shell_func(ns, workdir, notes):
+    """_shell(cmd) stands in for a notebook's !cmd at run time: $name and
+    {name} expand from the notebook's variables; mkdir makes folders; cd
+    DIR && ... applies to DIR; a download of a known data set gets its local
+    stand-in; unzip of a stand-in zip does nothing; anything else is not run
+    and noted."""
+
+    def expand(cmd):
+        cmd = re.sub(r"\$(\w+)", lambda m: str(ns.get(m.group(1), m.group(0))), cmd)
+        return re.sub(r"\{(\w+)\}", lambda m: str(ns.get(m.group(1), m.group(0))), cmd)
+
+    def aws_s3(args, where):
+        """aws s3 mb / cp, done with boto3 against the same S3 server."""
+        import boto3
+
+        s3 = boto3.client("s3")
+        args = [a for a in args if not a.startswith("--")]
+        split = lambda u: u[5:].split("/", 1) + [""] if u.startswith("s3://") else None
+        if args[0] == "mb":
+            s3.create_bucket(Bucket=split(args[1])[0])
+        elif args[0] == "cp" and len(args) >= 3:
+            src, dst = args[1], args[2]
+            if dst.startswith("s3://") and not src.startswith("s3://"):
+                b, k = split(dst)[:2]
+                s3.upload_file(os.path.join(where, src), b, k or os.path.basename(src))
+            elif src.startswith("s3://"):
+                b, k = split(src)[:2]
+                s3.download_file(b, k, os.path.join(where, dst if not dst.endswith("/") else dst + os.path.basename(k)))
+        else:
+            notes.append(f"shell line not run: aws s3 {' '.join(args)[:50]}")
+
+    def shell(cmd):
+        where = os.getcwd()
+        for part in [p.strip() for p in expand(cmd).split("&&")]:
+            words = part.split()
+            if not words:
+                continue
+            if words[0] == "cd" and len(words) > 1:
+                where = os.path.join(where, words[1])
+            elif words[0] == "mkdir":
+                for w in words[1:]:
+                    if not w.startswith("-"):
+                        os.makedirs(os.path.join(where, w), exist_ok=True)
+            elif words[:2] == ["aws", "s3"] and len(words) > 3:
+                aws_s3(words[2:], where)
+            elif DOWNLOAD.search(part) and words[0] != "unzip":
+                got = standins.provide(part, where)
+                notes.append(f"download replaced by a local stand-in ({got})" if got else f"download not run: {part[:60]}")
+            elif words[0] in ("unzip", "pip", "conda", "ls", "head", "tail", "cat", "wc", "rm", "echo", "pwd"):
+                pass  # the stand-ins come unzipped; installs and listings change nothing here
+            else:
+                notes.append(f"shell line not run: {part[:60]}")
+
+    return shell
+
+
+SAGEMAKER_METADATA = "/opt/ml/metadata/resource-metadata.json"
+
+
+def open_func(workdir):
+    """open() for the cells: SageMaker's notebook-instance metadata file,
+    which some notebooks read for the region, is a local stand-in."""
+    import builtins
+    import json as _json
+
+    stand_in = os.path.join(workdir, ".resource-metadata.json")
+    region = os.environ.get("AWS_DEFAULT_REGION", "us-east-1")
+    with open(stand_in, "w") as f:
+        _json.dump({"ResourceArn": f"arn:aws:sagemaker:{region}:{standins.ACCOUNT}:notebook-instance/attune",
+                    "ResourceName": "attune"}, f)
+
+    def notebook_open(file, *args, **kwargs):
+        if file == SAGEMAKER_METADATA:
+            file = stand_in
+        return builtins.open(file, *args, **kwargs)
+
+    return notebook_open
 
 
 def display(*objs, **_):
@@ -121,6 +199,9 @@ def run(nb_path, workdir, cell_timeout, max_sleep, bucket, role_arn, store_dir):
     standins.install(bucket, role_arn, max_sleep)
     ns = {"__name__": "__main__", "display": display}
     ns["_store_save"], ns["_store_restore"] = store_funcs(ns, store_dir)
+    run_notes = []
+    ns["_shell"] = shell_func(ns, workdir, run_notes)
+    ns["open"] = open_func(workdir)
     results = []
 
     def on_alarm(*_):
@@ -152,6 +233,7 @@ def run(nb_path, workdir, cell_timeout, max_sleep, bucket, role_arn, store_dir):
         if any(o.get("output_type") == "error" for o in cell.get("outputs", [])):
             entry["saved_output_is_error"] = True
         out = io.StringIO()
+        run_notes.clear()
         start = time.time()
         signal.alarm(cell_timeout)
         try:
@@ -166,6 +248,8 @@ def run(nb_path, workdir, cell_timeout, max_sleep, bucket, role_arn, store_dir):
             entry["trace"] = traceback.format_exc(limit=-3)[-1500:]
         finally:
             signal.alarm(0)
+        if run_notes:
+            entry.setdefault("notes", []).extend(run_notes)
         entry["seconds"] = round(time.time() - start, 2)
         entry["output_tail"] = out.getvalue()[-400:]
         results.append(entry)

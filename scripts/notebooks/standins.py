@@ -13,7 +13,6 @@ and IAM changed:
 
 Nothing here talks to AWS."""
 
-import io
 import os
 import random
 import sys
@@ -67,6 +66,10 @@ class FakeIAM:
 
     def get_waiter(self, _name):
         return types.SimpleNamespace(wait=lambda **_: None)
+
+    def get_paginator(self, _name):
+        page = {"AttachedPolicies": [], "PolicyNames": [], "Roles": [], "Policies": []}
+        return types.SimpleNamespace(paginate=lambda **_: iter([page]))
 
     def __getattr__(self, name):
         # attach_role_policy, put_role_policy, detach_role_policy,
@@ -233,26 +236,107 @@ def ml_latest_small(dest):
     return d
 
 
-# URL fragment -> (generator, folder it creates).
-DOWNLOADS = {"ml-100k.zip": ml_100k, "ml-latest-small.zip": ml_latest_small}
+def ml_1m(dest):
+    """ml-1m/ratings.dat, movies.dat, users.dat ('::'-separated)."""
+    rng = random.Random(1000)
+    n_users, n_items = 1200, 1800
+    rows, genres = _ratings(n_users, n_items, 70, 1000, t0=956_703_932, span=300 * 86400)
+    d = os.path.join(dest, "ml-1m")
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "ratings.dat"), "w") as f:
+        for r in rows:
+            f.write("%d::%d::%d::%d\n" % r)
+    with open(os.path.join(d, "movies.dat"), "w", encoding="latin-1") as f:
+        for i in range(n_items):
+            f.write(f"{i + 1}::{_title(i + 1, rng)}::{'|'.join(GENRES[g] for g in genres[i])}\n")
+    with open(os.path.join(d, "users.dat"), "w") as f:
+        for u in range(n_users):
+            f.write(f"{u + 1}::{rng.choice('MF')}::{rng.choice((1, 18, 25, 35, 45, 50, 56))}::{rng.randint(0, 20)}::{rng.randint(10000, 99999)}\n")
+    return d
+
+
+def lastfm_2k(dest):
+    """hetrec2011-lastfm-2k: artists.dat, user_artists.dat, tags.dat,
+    user_taggedartists(-timestamps).dat, tab-separated with headers."""
+    rng = random.Random(2000)
+    n_users, n_items = 1892, 3000
+    rows, _ = _ratings(n_users, n_items, 40, 2000, t0=1_100_000_000, span=6 * 365 * 86400)
+    d = dest  # the zip has no top folder
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "artists.dat"), "w") as f:
+        f.write("id\tname\turl\tpictureURL\n")
+        for i in range(n_items):
+            f.write(f"{i + 1}\tArtist {i + 1}\thttp://example.invalid/a/{i + 1}\thttp://example.invalid/p/{i + 1}.jpg\n")
+    with open(os.path.join(d, "user_artists.dat"), "w") as f:
+        f.write("userID\tartistID\tweight\n")
+        for u, i, r, _ in rows:
+            f.write(f"{u + 1}\t{i}\t{r * rng.randint(20, 400)}\n")
+    with open(os.path.join(d, "tags.dat"), "w", encoding="latin-1") as f:
+        f.write("tagID\ttagValue\n")
+        for t in range(1, 51):
+            f.write(f"{t}\ttag{t}\n")
+    with open(os.path.join(d, "user_taggedartists-timestamps.dat"), "w") as f:
+        f.write("userID\tartistID\ttagID\ttimestamp\n")
+        for u, i, _, t in rows:
+            f.write(f"{u + 1}\t{i}\t{rng.randint(1, 50)}\t{t * 1000}\n")
+    with open(os.path.join(d, "user_taggedartists.dat"), "w") as f:
+        f.write("userID\tartistID\ttagID\tday\tmonth\tyear\n")
+        for u, i, _, t in rows:
+            f.write(f"{u + 1}\t{i}\t{rng.randint(1, 50)}\t1\t1\t2009\n")
+    with open(os.path.join(d, "user_friends.dat"), "w") as f:
+        f.write("userID\tfriendID\n")
+    return os.path.join(d, "artists.dat")
+
+
+RETAIL_CATEGORIES = {"apparel": ["shirt", "jacket"], "footwear": ["sneaker", "boot"], "housewares": ["kitchen", "bath"],
+                     "halloween": ["halloween"], "decorative": ["decorative"], "electronics": ["headphones", "camera"],
+                     "beauty": ["makeup", "fragrance"], "groceries": ["snacks", "drinks"]}
+
+
+def _retail(dest):
+    """The Retail Demo Store CSVs: items.csv, interactions.csv, users.csv."""
+    rng = random.Random(3000)
+    items = []
+    for k in range(500):
+        l1 = rng.choice(sorted(RETAIL_CATEGORIES))
+        items.append((f"{rng.getrandbits(128):032x}"[:8] + f"-{k:04d}", round(rng.uniform(5, 200), 2), l1,
+                      rng.choice(RETAIL_CATEGORIES[l1]), f"A fine {l1} product number {k}",
+                      rng.choice(["M", "F", "Unisex"]) if l1 in ("apparel", "footwear") else "Unisex",
+                      "Y" if rng.random() < 0.05 else "N"))
+    with open(os.path.join(dest, "items.csv"), "w") as f:
+        f.write("ITEM_ID,PRICE,CATEGORY_L1,CATEGORY_L2,PRODUCT_DESCRIPTION,GENDER,PROMOTED\n")
+        for it in items:
+            f.write(",".join(str(x) for x in it) + "\n")
+    with open(os.path.join(dest, "users.csv"), "w") as f:
+        f.write("USER_ID,AGE,GENDER\n")
+        for u in range(1, 1001):
+            f.write(f"{u},{rng.randint(18, 80)},{rng.choice('MF')}\n")
+    rows, _ = _ratings(1000, len(items), 25, 3000, t0=1_591_000_000, span=90 * 86400)
+    with open(os.path.join(dest, "interactions.csv"), "w") as f:
+        f.write("ITEM_ID,USER_ID,EVENT_TYPE,TIMESTAMP,DISCOUNT\n")
+        for u, i, r, t in rows:
+            for k, ev in enumerate(("View", "AddToCart", "Checkout", "Purchase")[: max(1, r - 1)]):
+                f.write(f"{items[i - 1][0]},{u},{ev},{t + 60 * k},{'Yes' if rng.random() < 0.2 else 'No'}\n")
+    return os.path.join(dest, "items.csv")
+
+
+# URL fragment -> generator of the files the download (and unzip) make.
+DOWNLOADS = {"ml-100k.zip": ml_100k, "ml-latest-small.zip": ml_latest_small, "ml-1m.zip": ml_1m,
+             "hetrec2011-lastfm-2k.zip": lastfm_2k, "retaildemostore.retail.aws.dev/csvs/": _retail}
 
 
 def provide(line, workdir):
-    """Makes the stand-in for a download line, if it names a known data set.
-    It also writes the zip itself, so that an unzip line or a zip reader
-    finds it. Returns what it provided, or None."""
+    """Makes the stand-in for a download line, if it names a known data set,
+    in workdir. For a zip it also writes the zip itself, so that an unzip
+    line or a zip reader finds it. Returns what it provided, or None."""
     for frag, gen in DOWNLOADS.items():
-        if frag in line:
-            folder = gen(workdir)
+        if frag not in line:
+            continue
+        gen(workdir)
+        if frag.endswith(".zip"):
             zpath = os.path.join(workdir, frag)
             if not os.path.exists(zpath):
-                buf = io.BytesIO()
-                with zipfile.ZipFile(buf, "w") as z:
-                    for root, _, files in os.walk(folder):
-                        for name in files:
-                            full = os.path.join(root, name)
-                            z.write(full, os.path.relpath(full, workdir))
-                with open(zpath, "wb") as f:
-                    f.write(buf.getvalue())
-            return frag
+                with zipfile.ZipFile(zpath, "w") as z:
+                    z.writestr("README.txt", "stand-in data of the same shape, made by scripts/notebooks/standins.py\n")
+        return frag
     return None
