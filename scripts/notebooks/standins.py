@@ -8,6 +8,8 @@ and IAM changed:
 - the sagemaker SDK's get_execution_role / default_bucket likewise;
 - data downloads (MovieLens) are replaced by local files of the same shape,
   generated with a fixed seed (no internet here);
+- a bucket policy the local S3 server refuses (a service principal) is
+  taken as stored;
 - services Attune does not stand for (CloudFormation, Lambda, Step
   Functions, Bedrock, ...) make the cell that uses them "skipped".
 
@@ -120,6 +122,23 @@ OUTSIDE = {"cloudformation": "CloudFormation", "lambda": "Lambda", "stepfunction
            "apigateway": "API Gateway", "dynamodb": "DynamoDB", "sagemaker-runtime": "SageMaker"}
 
 
+def _tolerant_policy(put):
+    """put_bucket_policy that accepts what the local S3 server cannot store:
+    versitygw refuses a service principal (personalize.amazonaws.com),
+    which AWS's S3 takes, and Attune needs no bucket policy to read."""
+    from botocore.exceptions import ClientError
+
+    def put_bucket_policy(**kwargs):
+        try:
+            return put(**kwargs)
+        except ClientError as e:
+            if e.response.get("Error", {}).get("Code") != "MalformedPolicy":
+                raise
+            return {"ResponseMetadata": {"HTTPStatusCode": 204}}
+
+    return put_bucket_policy
+
+
 def install(bucket, role_arn, max_sleep):
     """Patches boto3, time.sleep and the sagemaker module in this process."""
     import time
@@ -135,7 +154,10 @@ def install(bucket, role_arn, max_sleep):
             return fakes[service_name]
         if service_name in OUTSIDE:
             raise SkipCell(f"uses {OUTSIDE[service_name]}")
-        return real_client(self, service_name, *args, **kwargs)
+        c = real_client(self, service_name, *args, **kwargs)
+        if service_name == "s3":
+            c.put_bucket_policy = _tolerant_policy(c.put_bucket_policy)
+        return c
 
     # boto3.client() goes through the default Session's client method.
     boto3.session.Session.client = client
