@@ -16,8 +16,9 @@ that. What the runner changes in a notebook, and nothing else:
 - IAM, STS, KMS, SSM and sagemaker answer with syntactic ARNs (standins.py);
   a cell calling another AWS service (Lambda, Step Functions, Bedrock,
   CloudFormation, ...) is skipped, naming it;
-- time.sleep sleeps at most --max-sleep seconds, so that polling loops
-  written for the real service's minutes finish in seconds.
+- time.sleep sleeps a twentieth of what it is asked, at most --max-sleep
+  seconds, so that polling loops written for the real service's minutes
+  finish in seconds.
 
 Usage: run_notebook.py NOTEBOOK --workdir DIR [--report out.json]"""
 
