@@ -36,6 +36,10 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 	if err != nil {
 		return err
 	}
+	if c.transport.tlsCert != "" {
+		// The demo drives its own server over plain HTTP on loopback.
+		return usageError{errors.New("demo does not take --tls-cert/--tls-key; use attune serve for TLS")}
+	}
 	if err := os.MkdirAll(c.dataDir, 0o700); err != nil {
 		return fmt.Errorf("create data dir: %w", err)
 	}

@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -60,6 +59,7 @@ type serveConfig struct {
 	quotas         quota.Limits
 	localRoots     string
 	corsOrigins    []string
+	transport      transportConfig
 }
 
 // parseServe reads flags, falling back to ATTUNE_* environment variables for
@@ -86,6 +86,7 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 	fs.StringVar(&c.localRoots, "local-roots", "", "comma-separated absolute folders file:// locations are confined to (default <data-dir>/files); none turns file:// off (env ATTUNE_LOCAL_ROOTS)")
 	var corsSpec string
 	fs.StringVar(&corsSpec, "cors-origins", "", "comma-separated exact browser origins (https://shop.example.com,http://localhost:3000) that may call the runtime and events APIs; default none (env ATTUNE_CORS_ORIGINS)")
+	addTransportFlags(fs, &c.transport)
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error (env ATTUNE_LOG_LEVEL)")
 	var quotaSpecs quotaFlag
 	fs.Var(&quotaSpecs, "quota", "raise or lower a quota, NAME=N, repeatable or comma-separated; see README (env ATTUNE_QUOTA)")
@@ -97,6 +98,9 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 	}
 	if err := applyEnv(fs, getenv); err != nil {
 		return c, err
+	}
+	if err := c.transport.check(); err != nil {
+		return c, usageError{err}
 	}
 	q, err := quota.Parse(quotaSpecs)
 	if err != nil {
@@ -210,7 +214,6 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return fmt.Errorf("listen on %s: %w", c.listen, err)
 	}
 	addr := ln.Addr().String()
-	httpSrv := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
 
 	bg, cancelBG := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
@@ -225,7 +228,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		}()
 	}
 	serveErr := make(chan error, 1)
-	go func() { serveErr <- httpSrv.Serve(ln) }()
+	httpSrv := c.transport.serve(ln, srv, log, serveErr)
 
 	printBanner(stdout, addr, c, creds, generated)
 	if fileOpen != nil {
@@ -260,7 +263,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 }
 
 func printBanner(w io.Writer, addr string, c serveConfig, creds rootCredentials, generated bool) {
-	fmt.Fprintf(w, "Attune %s listening on http://%s (data in %s, region %s, account %s)\n", version, addr, c.dataDir, c.region, c.account)
+	scheme := c.transport.scheme()
+	fmt.Fprintf(w, "Attune %s listening on %s://%s (data in %s, region %s, account %s)\n", version, scheme, addr, c.dataDir, c.region, c.account)
 	switch {
 	case c.accessKey != "":
 		fmt.Fprintln(w, "Credentials: ATTUNE_ROOT_ACCESS_KEY_ID / ATTUNE_ROOT_SECRET_ACCESS_KEY from the environment.")
@@ -273,8 +277,9 @@ func printBanner(w io.Writer, addr string, c serveConfig, creds rootCredentials,
 		fmt.Fprintf(w, "Point the AWS CLI or SDKs at Attune with:\n  export AWS_ACCESS_KEY_ID=%s\n  export AWS_SECRET_ACCESS_KEY=%s\n  export AWS_DEFAULT_REGION=%s\n",
 			creds.AccessKey, creds.Secret, c.region)
 	}
-	fmt.Fprintf(w, "  aws personalize list-dataset-groups --endpoint-url http://%s\n", addr)
-	fmt.Fprintf(w, "Console: http://%s/console/\n", addr)
+	fmt.Fprintf(w, "  aws personalize list-dataset-groups --endpoint-url %s://%s\n", scheme, addr)
+	fmt.Fprintf(w, "Console: %s://%s/console/\n", scheme, addr)
+	fmt.Fprintln(w, c.transport.summary())
 }
 
 func writeFileAtomic(path string, data []byte, mode os.FileMode) error {

@@ -8,8 +8,6 @@ package api
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
@@ -177,24 +175,15 @@ func (s *Server) dispatch(ctx context.Context, target string, body []byte) (any,
 	return op(ctx, body)
 }
 
-// serveSigned reads the body, verifies the signature, runs fn and writes its
+// serveSigned checks the signature headers, reads the body and verifies the
+// signature over it (signing.go), authorizes the caller, runs fn and writes its
 // result or error in protocol p's envelope.
 func (s *Server) serveSigned(w http.ResponseWriter, r *http.Request, p protocol, fn func(ctx context.Context, body []byte) (any, error)) {
 	if r.Method != http.MethodPost {
 		writeError(w, r, s.log, p, errs.E(errs.Invalid, "method %s not allowed: Personalize operations use POST", r.Method))
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes))
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			writeError(w, r, s.log, p, errs.E(errs.TooLarge, "request body larger than %d bytes", s.opts.MaxBodyBytes))
-			return
-		}
-		writeError(w, r, s.log, p, errs.Wrap(errs.Invalid, err, "could not read request body"))
-		return
-	}
-	id, err := s.verify(r, body)
+	body, id, err := s.signedBody(w, r, p)
 	if err == nil {
 		err = s.authorize(r, p, id.AccessKeyID, body)
 	}
@@ -233,14 +222,6 @@ func (s *Server) serveSigned(w http.ResponseWriter, r *http.Request, p protocol,
 		return
 	}
 	_, _ = w.Write(buf.Bytes())
-}
-
-func (s *Server) verify(r *http.Request, body []byte) (sigv4.Identity, error) {
-	sum := sha256.Sum256(body)
-	return sigv4.Verify(sigv4.Request{
-		Method: r.Method, Path: r.URL.EscapedPath(), RawQuery: r.URL.RawQuery, Host: r.Host,
-		Header: r.Header, ContentLength: r.ContentLength, PayloadHash: hex.EncodeToString(sum[:]),
-	}, s.secret, s.opts.Now(), sigv4.Options{Service: "personalize", Keys: s.keys})
 }
 
 // decode parses a JSON request body into v, naming the problem on failure.

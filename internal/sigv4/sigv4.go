@@ -13,6 +13,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/textproto"
 	"strconv"
 	"time"
 
@@ -52,8 +53,8 @@ type Request struct {
 	PayloadHash string
 }
 
-// Options tune Verify. The zero value verifies Personalize requests with a
-// 15-minute skew and no key cache.
+// Options tune Verify and CheckHeaders. The zero value verifies Personalize
+// requests from any region with a 15-minute skew and no key cache.
 type Options struct {
 	// Service is the signing name expected in the credential scope; empty
 	// means DefaultService.
@@ -64,6 +65,13 @@ type Options struct {
 	// Keys caches derived signing keys across calls; nil derives the key on
 	// every call (four HMACs). Share one cache per server.
 	Keys *KeyCache
+	// Region is the only region a credential scope may name; empty accepts
+	// any region.
+	Region string
+	// SignedHeaders are header names (lower case) that must be among the
+	// SignedHeaders besides host, such as x-amz-target on an awsJson API;
+	// nil requires only host.
+	SignedHeaders []string
 }
 
 // SecretLookup returns the secret access key for an access key ID, and false
@@ -86,16 +94,57 @@ const (
 )
 
 // Verify checks the AWS Signature Version 4 of req against the secret that
-// lookup returns for its access key, at time now.
+// lookup returns for its access key, at time now: CheckHeaders followed by
+// Header.VerifyPayload. It is for callers that already hold the whole body.
+//
+// Errors are classified as CheckHeaders and VerifyPayload classify them.
+// Verify is safe for concurrent use.
+func Verify(req Request, lookup SecretLookup, now time.Time, opts Options) (Identity, error) {
+	h, err := CheckHeaders(req, lookup, now, opts)
+	if err != nil {
+		return Identity{}, err
+	}
+	return h.VerifyPayload(req)
+}
+
+// Header is a request whose Authorization header passed CheckHeaders: well
+// formed, scoped to the expected service and region, dated within the skew,
+// signed with a known key. Only its payload signature is left to check.
+type Header struct {
+	auth    authorization
+	amzDate string
+	secret  string
+	keys    *KeyCache
+}
+
+// AccessKeyIDOf returns the access key id an Authorization header names, or
+// "" when the header does not parse. It is for logging a rejected request:
+// the id is not a secret, and the value is cut to a sane length.
+func AccessKeyIDOf(header map[string][]string) string {
+	vs := headerValues(header, "Authorization")
+	if len(vs) == 0 {
+		return ""
+	}
+	auth, err := parseAuthorization(vs[0])
+	if err != nil {
+		return ""
+	}
+	return truncate(auth.accessKeyID)
+}
+
+// CheckHeaders is the first phase of verification: everything that can be
+// decided from the headers alone, so that a server can refuse an unsigned or
+// forged request before it reads (and buffers) the body. req.PayloadHash is
+// not used.
 //
 // Errors are classified with errs: MissingAuth when the request carries no
 // signature at all; IncompleteSig when the Authorization header or the
 // credential scope is malformed, names another service, disagrees with
-// X-Amz-Date, or does not sign host; Unauthenticated for an unknown access
-// key; BadSignature when the signature does not match or X-Amz-Date is more
-// than MaxSkew away from now. An empty PayloadHash is a caller bug and gives
-// an unclassified (Internal) error. Verify is safe for concurrent use.
-func Verify(req Request, lookup SecretLookup, now time.Time, opts Options) (Identity, error) {
+// X-Amz-Date, or does not sign host or one of opts.SignedHeaders;
+// BadSignature when the scope names another region than opts.Region or
+// X-Amz-Date is more than MaxSkew away from now; Unauthenticated for an
+// unknown access key. CheckHeaders is safe for concurrent use.
+func CheckHeaders(req Request, lookup SecretLookup, now time.Time, opts Options) (Header, error) {
 	service := opts.Service
 	if service == "" {
 		service = DefaultService
@@ -109,57 +158,85 @@ func Verify(req Request, lookup SecretLookup, now time.Time, opts Options) (Iden
 	dateValues := headerValues(req.Header, "X-Amz-Date")
 	switch {
 	case len(authValues) == 0 && len(dateValues) == 0:
-		return Identity{}, errs.E(errs.MissingAuth, msgMissingAuth)
+		return Header{}, errs.E(errs.MissingAuth, msgMissingAuth)
 	case len(authValues) == 0:
-		return Identity{}, errs.E(errs.IncompleteSig, "Request has an 'X-Amz-Date' header but no Authorization header.")
+		return Header{}, errs.E(errs.IncompleteSig, "Request has an 'X-Amz-Date' header but no Authorization header.")
 	case len(authValues) > 1:
 		// Two signatures would leave it open which one was checked.
-		return Identity{}, errs.E(errs.IncompleteSig, "Request has more than one Authorization header.")
+		return Header{}, errs.E(errs.IncompleteSig, "Request has more than one Authorization header.")
 	}
 	auth, err := parseAuthorization(authValues[0])
 	if err != nil {
-		return Identity{}, err
+		return Header{}, err
 	}
 	if auth.service != service {
-		return Identity{}, errs.E(errs.IncompleteSig, "Credential should be scoped to correct service: '%s'.", service)
+		return Header{}, errs.E(errs.IncompleteSig, "Credential should be scoped to correct service: '%s'.", service)
 	}
 	if len(dateValues) == 0 {
-		return Identity{}, errs.E(errs.IncompleteSig, "Authorization header requires existence of an 'X-Amz-Date' header.")
+		return Header{}, errs.E(errs.IncompleteSig, "Authorization header requires existence of an 'X-Amz-Date' header.")
 	}
 	amzDate := dateValues[0]
 	signedAt, err := time.Parse(timeFormat, amzDate)
 	if err != nil || len(amzDate) != len(timeFormat) {
-		return Identity{}, errs.E(errs.IncompleteSig,
+		return Header{}, errs.E(errs.IncompleteSig,
 			"X-Amz-Date must be in ISO-8601 basic format (YYYYMMDD'T'HHMMSS'Z'), got '%s'.", truncate(amzDate))
 	}
 	if auth.date != amzDate[:len(dateFormat)] {
-		return Identity{}, errs.E(errs.IncompleteSig,
+		return Header{}, errs.E(errs.IncompleteSig,
 			"Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '%s' != '%s', from '%s'.",
 			auth.date, amzDate[:len(dateFormat)], amzDate)
 	}
 	if !auth.signs("host") {
 		// Without host in the signature a request could be replayed against
 		// another endpoint that shares the key.
-		return Identity{}, errs.E(errs.IncompleteSig, "'Host' must be a 'SignedHeader' in the AWS Authorization.")
+		return Header{}, errs.E(errs.IncompleteSig, "'Host' must be a 'SignedHeader' in the AWS Authorization.")
+	}
+	for _, name := range opts.SignedHeaders {
+		// A header that selects what the request does (X-Amz-Target) must be
+		// signed, or a captured request could be replayed as another call.
+		if !auth.signs(name) {
+			return Header{}, errs.E(errs.IncompleteSig, "'%s' must be a 'SignedHeader' in the AWS Authorization.",
+				textproto.CanonicalMIMEHeaderKey(name))
+		}
+	}
+	if opts.Region != "" && auth.region != opts.Region {
+		return Header{}, errs.E(errs.BadSignature, "Credential should be scoped to a valid region, not '%s'.", truncate(auth.region))
 	}
 	if err := checkSkew(signedAt, now, maxSkew); err != nil {
-		return Identity{}, err
+		return Header{}, err
 	}
 
 	secret, ok := lookup(auth.accessKeyID)
 	if !ok {
-		return Identity{}, errs.E(errs.Unauthenticated, msgUnknownKey)
+		return Header{}, errs.E(errs.Unauthenticated, msgUnknownKey)
+	}
+	return Header{auth: auth, amzDate: amzDate, secret: secret, keys: opts.Keys}, nil
+}
+
+// Identity returns who signed the request, before the payload is checked.
+func (h Header) Identity() Identity {
+	return Identity{AccessKeyID: h.auth.accessKeyID, Region: h.auth.region, Date: h.auth.date}
+}
+
+// VerifyPayload is the second phase: it computes the signature over req,
+// whose PayloadHash is the SHA-256 of the body now read, and compares it
+// with the one the client sent. The error is BadSignature when they differ;
+// an empty PayloadHash (or a zero Header) is a caller bug and gives an
+// unclassified (Internal) error. VerifyPayload is safe for concurrent use.
+func (h Header) VerifyPayload(req Request) (Identity, error) {
+	if h.amzDate == "" {
+		return Identity{}, errors.New("sigv4: VerifyPayload on a Header that CheckHeaders did not return")
 	}
 	if req.PayloadHash == "" {
 		return Identity{}, errors.New("sigv4: Request.PayloadHash is empty")
 	}
-
+	auth := h.auth
 	canonical := canonicalRequest(req, auth)
 	canonicalHash := sha256.Sum256([]byte(canonical))
 	scope := auth.date + "/" + auth.region + "/" + auth.service + "/" + terminator
-	stringToSign := algorithm + "\n" + amzDate + "\n" + scope + "\n" + hex.EncodeToString(canonicalHash[:])
+	stringToSign := algorithm + "\n" + h.amzDate + "\n" + scope + "\n" + hex.EncodeToString(canonicalHash[:])
 
-	key := opts.Keys.signingKey(secret, auth.date, auth.region, auth.service)
+	key := h.keys.signingKey(h.secret, auth.date, auth.region, auth.service)
 	mac := hmac.New(sha256.New, key)
 	mac.Write([]byte(stringToSign))
 	var want [2 * sha256.Size]byte
@@ -172,7 +249,7 @@ func Verify(req Request, lookup SecretLookup, now time.Time, opts Options) (Iden
 		return Identity{}, &errs.Error{Kind: errs.BadSignature, Msg: msgBadSignature,
 			Err: fmt.Errorf("string to sign %q, signed headers %q", stringToSign, auth.signedHeadersRaw)}
 	}
-	return Identity{AccessKeyID: auth.accessKeyID, Region: auth.region, Date: auth.date}, nil
+	return h.Identity(), nil
 }
 
 // checkSkew rejects a request signed more than maxSkew before or after now,

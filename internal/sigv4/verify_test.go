@@ -262,7 +262,14 @@ func TestVerifyRejects(t *testing.T) {
 		{name: "signed in the future", req: goControl, now: signTime.Add(-16 * time.Minute), want: errs.BadSignature},
 		{name: "older than custom skew", req: goControl, now: signTime.Add(2 * time.Minute),
 			opts: sigv4.Options{MaxSkew: time.Minute}, want: errs.BadSignature},
+		{name: "region other than configured", req: goControl, opts: sigv4.Options{Region: "eu-west-1"}, want: errs.BadSignature},
+		{name: "required header not signed", req: botoRecs, opts: sigv4.Options{SignedHeaders: []string{"x-amz-target"}},
+			want: errs.IncompleteSig},
+		{name: "target unsigned but present", req: goControl, opts: sigv4.Options{SignedHeaders: []string{"x-amz-target"}},
+			want: errs.IncompleteSig, mutate: setAuth(";x-amz-target", "")},
 		// Controls: changes that must not break a valid signature.
+		{name: "region as configured", req: goControl, opts: sigv4.Options{Region: "us-east-1"}},
+		{name: "required header signed", req: botoControl, opts: sigv4.Options{SignedHeaders: []string{"x-amz-target"}}},
 		{name: "unsigned header changed", req: botoControl,
 			mutate: func(r *sigv4.Request) {
 				r.Header["User-Agent"] = []string{"other"}
@@ -313,6 +320,39 @@ func TestVerifyEmptyPayloadHash(t *testing.T) {
 	req.PayloadHash = ""
 	if _, err := sigv4.Verify(req, lookup, testNow, sigv4.Options{}); err == nil || errs.KindOf(err) != errs.Internal {
 		t.Errorf("Verify(no PayloadHash) = %v, want an Internal error", err)
+	}
+}
+
+// TestCheckHeadersBeforeBody checks the two phases: CheckHeaders decides
+// without the payload hash (so a server need not read the body first), and
+// VerifyPayload then catches a body that differs from the signed one.
+func TestCheckHeadersBeforeBody(t *testing.T) {
+	req := goControl.send(t)
+	hash := req.PayloadHash
+	req.PayloadHash = ""
+	h, err := sigv4.CheckHeaders(req, lookup, testNow, sigv4.Options{Region: "us-east-1"})
+	if err != nil {
+		t.Fatalf("CheckHeaders(no payload hash) = %v, want nil", err)
+	}
+	if got := h.Identity().AccessKeyID; got != accessKey {
+		t.Errorf("CheckHeaders().Identity().AccessKeyID = %q, want %q", got, accessKey)
+	}
+	req.PayloadHash = strings.Repeat("0", 64)
+	if _, err := h.VerifyPayload(req); errs.KindOf(err) != errs.BadSignature {
+		t.Errorf("VerifyPayload(other body) = %v, want BadSignature", err)
+	}
+	req.PayloadHash = hash
+	if id, err := h.VerifyPayload(req); err != nil || id.AccessKeyID != accessKey {
+		t.Errorf("VerifyPayload(signed body) = %+v, %v; want %s, nil", id, err, accessKey)
+	}
+	if _, err := (sigv4.Header{}).VerifyPayload(req); err == nil || errs.KindOf(err) != errs.Internal {
+		t.Errorf("zero Header.VerifyPayload = %v, want an Internal error", err)
+	}
+	if got := sigv4.AccessKeyIDOf(req.Header); got != accessKey {
+		t.Errorf("AccessKeyIDOf = %q, want %q", got, accessKey)
+	}
+	if got := sigv4.AccessKeyIDOf(map[string][]string{"Authorization": {"Bearer x"}}); got != "" {
+		t.Errorf("AccessKeyIDOf(Bearer) = %q, want empty", got)
 	}
 }
 
