@@ -181,8 +181,9 @@ def store_funcs(ns, store_dir):
 
     def save(names):
         for name in names:
+            data = pickle.dumps(ns[name])  # IPython's %store fails on what cannot be pickled, too
             with open(os.path.join(store_dir, name), "wb") as f:
-                pickle.dump(ns[name], f)
+                f.write(data)
 
     def restore(names):
         for name in names or os.listdir(store_dir):

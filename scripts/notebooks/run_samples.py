@@ -45,6 +45,59 @@ def wait_port(port, proc, what):
     sys.exit(f"{what} did not listen within 60s")
 
 
+def start_s3(a, tmp, k):
+    """Starts versitygw with the samples' buckets; returns it and the
+    environment that points boto3 (and Attune) at it."""
+    s3_root = os.path.join(tmp, f"s3-{k}")
+    os.makedirs(s3_root)
+    s3_port = free_port()
+    s3 = subprocess.Popen([a.versitygw, "--port", f"127.0.0.1:{s3_port}", "--access", KEY, "--secret", SECRET,
+                           "--region", REGION, "--quiet", "posix", s3_root])
+    wait_port(s3_port, s3, "versitygw")
+    env = dict(os.environ, AWS_ACCESS_KEY_ID=KEY, AWS_SECRET_ACCESS_KEY=SECRET, AWS_DEFAULT_REGION=REGION,
+               AWS_REGION=REGION, AWS_ENDPOINT_URL_S3=f"http://127.0.0.1:{s3_port}", AWS_CONFIG_FILE="/dev/null",
+               AWS_SHARED_CREDENTIALS_FILE="/dev/null")
+    buckets = [a.bucket] + [b for b in a.buckets.split(",") if b]
+    subprocess.run([sys.executable, "-c", f"import boto3\nfor b in {buckets!r}: boto3.client('s3').create_bucket(Bucket=b)"],
+                   env=env, check=True)
+    return s3, env
+
+
+def run_series(a, tmp, k, series, binary, out):
+    """Runs the notebooks of one series against a fresh Attune and S3
+    server, as a fresh account: names, buckets and quotas do not carry
+    over from a notebook whose clean-up did not run."""
+    rows = []
+    s3, env = start_s3(a, tmp, k)
+    port = free_port()
+    attune = subprocess.Popen([binary, "serve", "--listen", f"127.0.0.1:{port}", "--data-dir",
+                               os.path.join(tmp, f"data-{k}"), "--log-level", "warn"],
+                              env=dict(env, ATTUNE_ROOT_ACCESS_KEY_ID=KEY, ATTUNE_ROOT_SECRET_ACCESS_KEY=SECRET),
+                              stdout=open(os.path.join(tmp, f"attune-{k}.log"), "w"), stderr=subprocess.STDOUT)
+    try:
+        wait_port(port, attune, "attune")
+        url = f"http://127.0.0.1:{port}"
+        env.update(AWS_ENDPOINT_URL_PERSONALIZE=url, AWS_ENDPOINT_URL_PERSONALIZE_RUNTIME=url,
+                   AWS_ENDPOINT_URL_PERSONALIZE_EVENTS=url)
+        work = os.path.join(tmp, "work", str(k))
+        for nb in series.split("+"):
+            src = os.path.join(a.samples, nb)
+            # Cells read files next to the notebook (schemas, helper modules).
+            shutil.copytree(os.path.dirname(src), work, dirs_exist_ok=True)
+            report = os.path.join(out, os.path.basename(nb).replace(".ipynb", ".json"))
+            subprocess.run([sys.executable, os.path.join(HERE, "run_notebook.py"), src, "--workdir", work,
+                            "--report", report, "--bucket", a.bucket, "--cell-timeout", str(a.cell_timeout)],
+                           env=env, cwd=work)
+            with open(report) as f:
+                rows.append((nb, json.load(f)))
+    finally:
+        attune.terminate()
+        s3.terminate()
+        attune.wait()
+        s3.wait()
+    return rows
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--samples", required=True, help="a checkout of aws-samples/amazon-personalize-samples")
@@ -61,49 +114,9 @@ def main():
     os.makedirs(out, exist_ok=True)
     binary = os.path.join(tmp, "attune")
     subprocess.run(["go", "build", "-o", binary, "./cmd/attune"], cwd=ROOT, check=True)
-
-    s3_root = os.path.join(tmp, "s3")
-    os.makedirs(s3_root)
-    s3_port = free_port()
-    s3 = subprocess.Popen([a.versitygw, "--port", f"127.0.0.1:{s3_port}", "--access", KEY, "--secret", SECRET,
-                           "--region", REGION, "--quiet", "posix", s3_root])
-    wait_port(s3_port, s3, "versitygw")
-    s3_url = f"http://127.0.0.1:{s3_port}"
-    env = dict(os.environ, AWS_ACCESS_KEY_ID=KEY, AWS_SECRET_ACCESS_KEY=SECRET, AWS_DEFAULT_REGION=REGION,
-               AWS_REGION=REGION, AWS_ENDPOINT_URL_S3=s3_url, AWS_CONFIG_FILE="/dev/null",
-               AWS_SHARED_CREDENTIALS_FILE="/dev/null")
-    port = free_port()
-    attune = subprocess.Popen([binary, "serve", "--listen", f"127.0.0.1:{port}", "--data-dir", os.path.join(tmp, "data"),
-                               "--log-level", "warn"],
-                              env=dict(env, ATTUNE_ROOT_ACCESS_KEY_ID=KEY, ATTUNE_ROOT_SECRET_ACCESS_KEY=SECRET),
-                              stdout=open(os.path.join(tmp, "attune.log"), "w"), stderr=subprocess.STDOUT)
-    wait_port(port, attune, "attune")
-    url = f"http://127.0.0.1:{port}"
-    env.update(AWS_ENDPOINT_URL_PERSONALIZE=url, AWS_ENDPOINT_URL_PERSONALIZE_RUNTIME=url,
-               AWS_ENDPOINT_URL_PERSONALIZE_EVENTS=url)
-    buckets = [a.bucket] + [b for b in a.buckets.split(",") if b]
-    subprocess.run([sys.executable, "-c", f"import boto3\nfor b in {buckets!r}: boto3.client('s3').create_bucket(Bucket=b)"],
-                   env=env, check=True)
     rows = []
-    try:
-        for series in a.notebooks:
-            work = os.path.join(tmp, "work", str(len(rows)))
-            for nb in series.split("+"):
-                name = os.path.basename(nb)
-                src = os.path.join(a.samples, nb)
-                # Cells read files next to the notebook (schemas, helper modules).
-                shutil.copytree(os.path.dirname(src), work, dirs_exist_ok=True)
-                report = os.path.join(out, name.replace(".ipynb", ".json"))
-                subprocess.run([sys.executable, os.path.join(HERE, "run_notebook.py"), src, "--workdir", work,
-                                "--report", report, "--bucket", a.bucket, "--cell-timeout", str(a.cell_timeout)],
-                               env=env, cwd=work)
-                with open(report) as f:
-                    rows.append((nb, json.load(f)))
-    finally:
-        attune.terminate()
-        s3.terminate()
-        attune.wait()
-        s3.wait()
+    for k, series in enumerate(a.notebooks):
+        rows += run_series(a, tmp, k, series, binary, out)
     print("\n| notebook | code cells | ok | failed because of Attune | failed otherwise | skipped |")
     print("|---|---|---|---|---|---|")
     for nb, r in rows:
@@ -114,7 +127,7 @@ def main():
         fmt = lambda cs, key: "; ".join(f"{c['cell']}: {c.get(key, '')[:120]}" for c in cs) or "0"
         print(f"| {nb} | {len(cells)} | {r['summary']['ok']} | {len(att)} {fmt(att, 'error') if att else ''} | "
               f"{len(other)} {fmt(other, 'error') if other else ''} | {len(skipped)} {fmt(skipped, 'reason') if skipped else ''} |")
-    print(f"\nreports: {out}; server log: {os.path.join(tmp, 'attune.log')}")
+    print(f"\nreports: {out}; server logs: {tmp}/attune-*.log")
 
 
 if __name__ == "__main__":

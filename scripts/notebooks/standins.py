@@ -58,7 +58,11 @@ class FakeIAM:
         return self._role(RoleName)
 
     def create_policy(self, PolicyName, **_):
-        return {"Policy": {"PolicyName": PolicyName, "Arn": f"arn:aws:iam::{ACCOUNT}:policy/{PolicyName}"}}
+        return {"Policy": {"PolicyName": PolicyName, "Arn": f"arn:aws:iam::{ACCOUNT}:policy/{PolicyName}",
+                           "DefaultVersionId": "v1"}}
+
+    def get_policy(self, PolicyArn, **_):
+        return {"Policy": {"PolicyName": PolicyArn.rsplit("/", 1)[-1], "Arn": PolicyArn, "DefaultVersionId": "v1"}}
 
     def list_attached_role_policies(self, **_):
         return {"AttachedPolicies": []}
@@ -212,20 +216,29 @@ def _title(i, rng):
     return f"The {rng.choice(words)} {rng.choice(words)} {i} ({rng.randint(1930, 1998)})"
 
 
+def _movielens_files(dest, folder, rows, ratings_name, rating_format, movies_name, n_items, movie_line):
+    """Writes a MovieLens folder's ratings file (one rating_format line per
+    (user, item, rating, time) row) and movies file (movie_line(i) for
+    movie ids 1..n_items, latin-1 as GroupLens ships it); returns the folder."""
+    d = os.path.join(dest, folder)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, ratings_name), "w") as f:
+        for r in rows:
+            f.write(rating_format % r + "\n")
+    with open(os.path.join(d, movies_name), "w", encoding="latin-1") as f:
+        for i in range(1, n_items + 1):
+            f.write(movie_line(i) + "\n")
+    return d
+
+
 def ml_100k(dest):
     """ml-100k/u.data, u.item, u.user, u.genre as GroupLens ships them."""
     rng = random.Random(100)
     n_users, n_items = 943, 1682
     rows, genres = _ratings(n_users, n_items, 60, 100)
-    d = os.path.join(dest, "ml-100k")
-    os.makedirs(d, exist_ok=True)
-    with open(os.path.join(d, "u.data"), "w") as f:
-        for r in rows:
-            f.write("%d\t%d\t%d\t%d\n" % r)
-    with open(os.path.join(d, "u.item"), "w", encoding="latin-1") as f:
-        for i in range(n_items):
-            flags = "|".join("1" if g in genres[i] else "0" for g in range(len(GENRES)))
-            f.write(f"{i + 1}|{_title(i + 1, rng)}|01-Jan-1995||http://example.invalid/{i + 1}|0|{flags}\n")
+    d = _movielens_files(dest, "ml-100k", rows, "u.data", "%d\t%d\t%d\t%d", "u.item", n_items,
+                         lambda i: f"{i}|{_title(i, rng)}|01-Jan-1995||http://example.invalid/{i}|0|"
+                         + "|".join("1" if g in genres[i - 1] else "0" for g in range(len(GENRES))))
     occupations = ["student", "engineer", "writer", "artist", "doctor", "lawyer", "other"]
     with open(os.path.join(d, "u.user"), "w") as f:
         for u in range(n_users):
@@ -266,14 +279,8 @@ def ml_1m(dest):
     rng = random.Random(1000)
     n_users, n_items = 1200, 1800
     rows, genres = _ratings(n_users, n_items, 70, 1000, t0=956_703_932, span=300 * 86400)
-    d = os.path.join(dest, "ml-1m")
-    os.makedirs(d, exist_ok=True)
-    with open(os.path.join(d, "ratings.dat"), "w") as f:
-        for r in rows:
-            f.write("%d::%d::%d::%d\n" % r)
-    with open(os.path.join(d, "movies.dat"), "w", encoding="latin-1") as f:
-        for i in range(n_items):
-            f.write(f"{i + 1}::{_title(i + 1, rng)}::{'|'.join(GENRES[g] for g in genres[i])}\n")
+    d = _movielens_files(dest, "ml-1m", rows, "ratings.dat", "%d::%d::%d::%d", "movies.dat", n_items,
+                         lambda i: f"{i}::{_title(i, rng)}::{'|'.join(GENRES[g] for g in genres[i - 1])}")
     with open(os.path.join(d, "users.dat"), "w") as f:
         for u in range(n_users):
             f.write(f"{u + 1}::{rng.choice('MF')}::{rng.choice((1, 18, 25, 35, 45, 50, 56))}::{rng.randint(0, 20)}::{rng.randint(10000, 99999)}\n")
