@@ -174,19 +174,20 @@ func (s *Service) Groups(ctx context.Context, token string, limit int) ([]*Group
 // its deletion.
 var childKinds = []string{arn.Dataset, arn.Solution, arn.EventTracker, arn.Filter, arn.Recommender}
 
-// DeleteGroup starts deleting an empty dataset group: it shows DELETE
-// PENDING for resource.DeletePendingFor, then disappears.
+// DeleteGroup starts deleting a dataset group whose children are gone or
+// being deleted: it shows DELETE PENDING for resource.DeletePendingFor and
+// until they are gone, then disappears.
 func (s *Service) DeleteGroup(ctx context.Context, groupARN string) error {
 	if _, err := s.Group(ctx, groupARN); err != nil {
 		return err
 	}
 	for _, k := range childKinds {
-		page, _, err := s.st.ListResources(ctx, store.ListQuery{Kind: k, Parent: groupARN, Limit: 1})
+		blocking, _, err := resource.Children(ctx, s.st, k, groupARN)
 		if err != nil {
 			return err
 		}
-		if len(page) > 0 {
-			return errs.E(errs.InUse, "Dataset group %s still has a %s (%s): delete it first", groupARN, k, page[0].ARN)
+		if blocking != "" {
+			return errs.E(errs.InUse, "Dataset group %s still has a %s (%s): delete it first", groupARN, k, blocking)
 		}
 	}
 	// The group shows DELETE PENDING, then DELETE IN_PROGRESS, as
@@ -201,6 +202,13 @@ func (s *Service) DeleteGroup(ctx context.Context, groupARN string) error {
 // finishGroupDelete removes a dataset group whose DELETE PENDING phase is
 // over.
 func (s *Service) finishGroupDelete(ctx context.Context, g *Group) error {
+	for _, k := range childKinds {
+		if _, leaving, err := resource.Children(ctx, s.st, k, g.ARN); err != nil {
+			return err
+		} else if leaving {
+			return errs.E(errs.InUse, "dataset group %s: a %s is still being deleted", g.ARN, k)
+		}
+	}
 	if err := groups.Delete(ctx, s.st, g.ARN); err != nil {
 		return err
 	}

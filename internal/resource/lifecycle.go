@@ -64,8 +64,9 @@ func (k Kind[T, P]) MarkDeleting(ctx context.Context, st store.Resources, arn st
 
 // Reap finishes the deletions of this kind: each resource DELETE PENDING
 // for at least after moves to DELETE IN_PROGRESS and finish removes it (and
-// whatever belongs to it). A resource left DELETE IN_PROGRESS by a restart
-// is finished too. Errors of one resource are returned after the others
+// whatever belongs to it); finish returns errs.InUse to be called again at
+// the next round (children still leaving). A resource left DELETE
+// IN_PROGRESS by a restart is finished too. Errors of one resource are returned after the others
 // were tried; it is called again at the next round.
 func (k Kind[T, P]) Reap(ctx context.Context, st store.Resources, now func() time.Time, after time.Duration, finish func(context.Context, P) error) error {
 	all, err := k.All(ctx, st, "", StatusDeletePending, StatusDeleteInProgress)
@@ -93,9 +94,41 @@ func (k Kind[T, P]) Reap(ctx context.Context, st store.Resources, now func() tim
 				continue
 			}
 		}
-		if err := finish(ctx, v); err != nil && errs.KindOf(err) != errs.NotFound {
-			first = cmp.Or(first, fmt.Errorf("finish deleting %s %s: %w", k.Name, m.ARN, err))
+		switch err := finish(ctx, v); errs.KindOf(err) {
+		case errs.NotFound, errs.InUse:
+			// Gone already, or waiting for its children to go: retried
+			// at the next round.
+		default:
+			if err != nil {
+				first = cmp.Or(first, fmt.Errorf("finish deleting %s %s: %w", k.Name, m.ARN, err))
+			}
 		}
 	}
 	return first
+}
+
+// Children reports, among the resources of kind under parent, the ARN of
+// one that is not being deleted ("" when none) and, when there is none,
+// whether any that is being deleted remains. A delete is refused while a blocking child
+// exists, but may start while children are on their way out: clean-up
+// code deletes campaigns, then solutions, then the dataset group without
+// waiting in between, and the parent is removed once they are gone.
+func Children(ctx context.Context, st store.Resources, kind, parent string) (blocking string, leaving bool, err error) {
+	token := ""
+	for {
+		page, next, err := st.ListResources(ctx, store.ListQuery{Kind: kind, Parent: parent, PageToken: token, Limit: 100})
+		if err != nil {
+			return "", false, fmt.Errorf("list %s of %s: %w", kind, parent, err)
+		}
+		for _, r := range page {
+			if !Deleting(r.Status) {
+				return r.ARN, leaving, nil
+			}
+			leaving = true
+		}
+		if next == "" {
+			return "", leaving, nil
+		}
+		token = next
+	}
 }

@@ -75,3 +75,36 @@ func TestDeleteLifecycle(t *testing.T) {
 		}
 	}
 }
+
+func TestChildren(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "store"), sqlite.DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	now := time.Now()
+	const parent = "arn:aws:personalize:us-east-1:000000000000:parent/p"
+	add := func(name, status string) {
+		t.Helper()
+		m := resource.Meta{ARN: "arn:aws:personalize:us-east-1:000000000000:thing/" + name, Name: name, Parent: parent, Status: status, Created: now, Updated: now}
+		if err := things.Create(ctx, st, &thing{Meta: m}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check := func(wantBlocking string, wantLeaving bool) {
+		t.Helper()
+		blocking, leaving, err := resource.Children(ctx, st, "thing", parent)
+		if blocking != "" {
+			leaving = wantLeaving // reported up to the first blocking child only
+		}
+		if err != nil || blocking != wantBlocking || leaving != wantLeaving {
+			t.Errorf("Children = %q, %v, %v; want %q, %v", blocking, leaving, err, wantBlocking, wantLeaving)
+		}
+	}
+	check("", false)
+	add("going", resource.StatusDeletePending)
+	check("", true)
+	add("staying", resource.StatusActive)
+	check("arn:aws:personalize:us-east-1:000000000000:thing/staying", false)
+}

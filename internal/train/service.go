@@ -256,20 +256,20 @@ func (s *Service) LatestActiveVersion(ctx context.Context, solutionARN string) (
 	return vs[0], nil
 }
 
-// DeleteSolution starts deleting a solution with no campaigns and no
-// version in training: it shows DELETE PENDING for
-// resource.DeletePendingFor, then it, its versions and their artifacts are
-// removed (finishSolutionDelete).
+// DeleteSolution starts deleting a solution with no campaigns (but those
+// being deleted) and no version in training: it shows DELETE PENDING for
+// resource.DeletePendingFor and until its campaigns are gone, then it, its
+// versions and their artifacts are removed (finishSolutionDelete).
 func (s *Service) DeleteSolution(ctx context.Context, solutionARN string) error {
 	if _, err := s.Solution(ctx, solutionARN); err != nil {
 		return err
 	}
-	page, _, err := s.st.ListResources(ctx, store.ListQuery{Kind: arn.Campaign, Parent: solutionARN, Limit: 1})
+	blocking, _, err := resource.Children(ctx, s.st, arn.Campaign, solutionARN)
 	if err != nil {
 		return err
 	}
-	if len(page) > 0 {
-		return errs.E(errs.InUse, "Solution %s has campaign %s: delete it first", solutionARN, page[0].ARN)
+	if blocking != "" {
+		return errs.E(errs.InUse, "Solution %s has campaign %s: delete it first", solutionARN, blocking)
 	}
 	vs, err := versions.All(ctx, s.st, solutionARN)
 	if err != nil {
@@ -290,6 +290,11 @@ func (s *Service) DeleteSolution(ctx context.Context, solutionARN string) error 
 // finishSolutionDelete removes a solution whose DELETE PENDING phase is
 // over, with its versions and their artifacts.
 func (s *Service) finishSolutionDelete(ctx context.Context, sol *Solution) error {
+	if _, leaving, err := resource.Children(ctx, s.st, arn.Campaign, sol.ARN); err != nil {
+		return err
+	} else if leaving {
+		return errs.E(errs.InUse, "solution %s: a campaign is still being deleted", sol.ARN)
+	}
 	vs, err := versions.All(ctx, s.st, sol.ARN)
 	if err != nil {
 		return err

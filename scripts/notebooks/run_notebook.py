@@ -28,6 +28,7 @@ import io
 import json
 import os
 import re
+import shutil
 import signal
 import sys
 import time
@@ -130,6 +131,8 @@ def shell_func(ns, workdir, notes):
                 for w in words[1:]:
                     if not w.startswith("-"):
                         os.makedirs(os.path.join(where, w), exist_ok=True)
+            elif words[0] == "cp" and len(words) >= 3:
+                shutil.copy(os.path.join(where, words[-2]), os.path.join(where, words[-1]))
             elif words[:2] == ["aws", "s3"] and len(words) > 3:
                 aws_s3(words[2:], where)
             elif DOWNLOAD.search(part) and words[0] != "unzip":

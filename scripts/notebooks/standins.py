@@ -70,6 +70,12 @@ class FakeIAM:
     def list_role_policies(self, **_):
         return {"PolicyNames": []}
 
+    def list_roles(self, **_):
+        return {"Roles": []}
+
+    def list_policies(self, **_):
+        return {"Policies": []}
+
     def get_waiter(self, _name):
         return types.SimpleNamespace(wait=lambda **_: None)
 
