@@ -143,6 +143,10 @@ func TestRejectedBeforeBody(t *testing.T) {
 			t.Logf("answered after %d KiB of %d KiB sent", atAnswer>>10, size>>10)
 		})
 	}
+	if out := ts.out.String(); !strings.Contains(out, "signature rejected") || !strings.Contains(out, "accessKeyId=AKIANOBODY0000000000") ||
+		!strings.Contains(out, "client=127.0.0.1:") {
+		t.Errorf("server log does not show the rejected signatures with key id and client address:\n%s", out)
+	}
 }
 
 // TestIdleConnectionsClosed checks that a keep-alive connection that sends

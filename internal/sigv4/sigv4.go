@@ -117,9 +117,9 @@ type Header struct {
 	keys    *KeyCache
 }
 
-// AccessKeyIDOf returns the access key id an Authorization header names, or
-// "" when the header does not parse. It is for logging a rejected request:
-// the id is not a secret, and the value is cut to a sane length.
+// AccessKeyIDOf returns the access key id an Authorization header names,
+// as LoggableKeyID shows it, or "" when the header does not parse. It is for
+// logging a rejected request.
 func AccessKeyIDOf(header map[string][]string) string {
 	vs := headerValues(header, "Authorization")
 	if len(vs) == 0 {
@@ -129,7 +129,23 @@ func AccessKeyIDOf(header map[string][]string) string {
 	if err != nil {
 		return ""
 	}
-	return truncate(auth.accessKeyID)
+	return LoggableKeyID(auth.accessKeyID)
+}
+
+// LoggableKeyID returns id for a log line when it has the shape of an access
+// key id (16 to 128 upper-case letters and digits, as AWS's and Attune's
+// are), and otherwise only its length: an id field may hold a secret pasted
+// into the wrong box, and logs must never hold a secret.
+func LoggableKeyID(id string) string {
+	ok := len(id) >= 16 && len(id) <= 128
+	for i := 0; ok && i < len(id); i++ {
+		c := id[i]
+		ok = 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
+	}
+	if !ok {
+		return "(not an access key id, " + strconv.Itoa(len(id)) + " bytes)"
+	}
+	return id
 }
 
 // CheckHeaders is the first phase of verification: everything that can be

@@ -348,11 +348,25 @@ func TestCheckHeadersBeforeBody(t *testing.T) {
 	if _, err := (sigv4.Header{}).VerifyPayload(req); err == nil || errs.KindOf(err) != errs.Internal {
 		t.Errorf("zero Header.VerifyPayload = %v, want an Internal error", err)
 	}
-	if got := sigv4.AccessKeyIDOf(req.Header); got != accessKey {
-		t.Errorf("AccessKeyIDOf = %q, want %q", got, accessKey)
+	if got, want := sigv4.AccessKeyIDOf(req.Header), sigv4.LoggableKeyID(accessKey); got != want {
+		t.Errorf("AccessKeyIDOf = %q, want %q", got, want)
 	}
 	if got := sigv4.AccessKeyIDOf(map[string][]string{"Authorization": {"Bearer x"}}); got != "" {
 		t.Errorf("AccessKeyIDOf(Bearer) = %q, want empty", got)
+	}
+}
+
+func TestLoggableKeyID(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"AKIATESTATTUNE000001", "AKIATESTATTUNE000001"},
+		{"AKIDEXAMPLE", "(not an access key id, 11 bytes)"},
+		{secretKey, "(not an access key id, 40 bytes)"},
+		{"akiatestattune000001", "(not an access key id, 20 bytes)"},
+		{strings.Repeat("A", 129), "(not an access key id, 129 bytes)"},
+	} {
+		if got := sigv4.LoggableKeyID(tc.in); got != tc.want {
+			t.Errorf("LoggableKeyID(%q) = %q, want %q", tc.in, got, tc.want)
+		}
 	}
 }
 

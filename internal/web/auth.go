@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/attune-dev/attune/internal/errs"
+	"github.com/attune-dev/attune/internal/sigv4"
 )
 
 const (
@@ -144,7 +145,14 @@ func (c *console) login(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(r, &in); err != nil {
 		return err
 	}
+	client := clientAddr(r)
+	if wait := c.logins.wait(client); wait > 0 {
+		c.opts.Log.Warn("console sign-in refused: too many failures", "accessKeyId", sigv4.LoggableKeyID(in.AccessKeyID), "client", client)
+		return tooManyLogins(w, wait)
+	}
 	if !c.checkLogin(in.AccessKeyID, in.SecretAccessKey) {
+		c.logins.failed(client)
+		c.opts.Log.Warn("console sign-in failed", "accessKeyId", sigv4.LoggableKeyID(in.AccessKeyID), "client", client)
 		return errs.E(errs.Unauthenticated, "unknown access key id or wrong secret access key")
 	}
 	if err := c.startSession(w, r, in.AccessKeyID); err != nil {

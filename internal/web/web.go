@@ -70,6 +70,12 @@ type Options struct {
 	Now func() time.Time
 	// Log receives internal errors; nil discards them.
 	Log *slog.Logger
+	// LoginBurst is how many failed sign-ins in a row a client address may
+	// make before it must wait; 0 means DefaultLoginBurst.
+	LoginBurst int
+	// LoginRefill is how often a client address that used up LoginBurst
+	// regains one more attempt; 0 means DefaultLoginRefill.
+	LoginRefill time.Duration
 	// AccessKeys, when set, lets scoped access keys sign in (seeing only what
 	// their policy allows) and root sessions manage keys (keys.go).
 	AccessKeys KeyManager
@@ -81,6 +87,7 @@ type console struct {
 	opts     Options
 	sessions *sessions
 	mux      *http.ServeMux
+	logins   *loginLimiter // failed sign-ins per client address (ratelimit.go)
 }
 
 // maxBody caps console request bodies.
@@ -97,7 +104,8 @@ func New(deps Deps, opts Options) http.Handler {
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
-	c := &console{deps: deps, opts: opts, sessions: newSessions(opts.Now), mux: http.NewServeMux()}
+	c := &console{deps: deps, opts: opts, sessions: newSessions(opts.Now), mux: http.NewServeMux(),
+		logins: newLoginLimiter(opts.LoginBurst, opts.LoginRefill, opts.Now)}
 	static, err := fs.Sub(assetFS, "assets")
 	if err != nil {
 		panic(err) // the embedded directory is part of the binary

@@ -1,0 +1,83 @@
+package web
+
+import (
+	"bytes"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestLoginRateLimit drives the login endpoint directly (one goroutine, a
+// fake clock) and checks that failures from one address are limited while
+// other addresses and the right secret are not.
+func TestLoginRateLimit(t *testing.T) {
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	var logs bytes.Buffer
+	h := New(Deps{}, Options{Credentials: map[string]string{keyID: secret}, Now: func() time.Time { return now },
+		Log: slog.New(slog.NewTextHandler(&logs, nil)), LoginBurst: 3, LoginRefill: 10 * time.Second})
+	login := func(addr, sec string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest("POST", "/console/api/login", strings.NewReader(`{"accessKeyId":"`+keyID+`","secretAccessKey":"`+sec+`"}`))
+		req.RemoteAddr = addr
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec
+	}
+	const attacker, other = "192.0.2.7:4000", "198.51.100.1:5000"
+	steps := []struct {
+		name      string
+		addr, sec string
+		advance   time.Duration
+		want      int
+		wantRetry string
+	}{
+		{"first failure", attacker, "guess", 0, http.StatusUnauthorized, ""},
+		{"second failure", "192.0.2.7:4001", "guess", 0, http.StatusUnauthorized, ""}, // another port, same address
+		{"third failure", attacker, "guess", 0, http.StatusUnauthorized, ""},
+		{"burst used up", attacker, "guess", 0, http.StatusTooManyRequests, "10"},
+		{"right secret also waits", attacker, secret, 0, http.StatusTooManyRequests, "10"},
+		{"other address unaffected", other, secret, 0, http.StatusOK, ""},
+		{"partly refilled", attacker, "guess", 4 * time.Second, http.StatusTooManyRequests, "6"},
+		{"one token back", attacker, "guess", 6 * time.Second, http.StatusUnauthorized, ""},
+		{"and spent again", attacker, secret, 0, http.StatusTooManyRequests, "10"},
+		{"refilled: right secret", attacker, secret, 10 * time.Second, http.StatusOK, ""},
+		{"success took no token", attacker, secret, 0, http.StatusOK, ""},
+	}
+	for _, s := range steps {
+		now = now.Add(s.advance)
+		rec := login(s.addr, s.sec)
+		if rec.Code != s.want || rec.Header().Get("Retry-After") != s.wantRetry {
+			t.Fatalf("%s: login = %d Retry-After %q (%s), want %d Retry-After %q", s.name, rec.Code,
+				rec.Header().Get("Retry-After"), rec.Body, s.want, s.wantRetry)
+		}
+		if s.want == http.StatusTooManyRequests && !strings.Contains(rec.Body.String(), "too many failed sign-ins") {
+			t.Errorf("%s: body %s, want the console's JSON error saying why", s.name, rec.Body)
+		}
+	}
+	if !strings.Contains(logs.String(), "console sign-in failed") || !strings.Contains(logs.String(), "accessKeyId="+keyID) ||
+		!strings.Contains(logs.String(), "client=192.0.2.7") {
+		t.Errorf("logs = %s, want failed sign-ins with the access key id and client address", logs.String())
+	}
+	if strings.Contains(logs.String(), "guess") || strings.Contains(logs.String(), secret) {
+		t.Errorf("logs hold a secret: %s", logs.String())
+	}
+}
+
+// TestLoginLimiterPrunes checks the limiter forgets refilled clients once
+// it holds maxLoginClients.
+func TestLoginLimiterPrunes(t *testing.T) {
+	now := time.Unix(0, 0)
+	l := newLoginLimiter(2, time.Second, func() time.Time { return now })
+	for i := range maxLoginClients {
+		l.failed(fmt.Sprintf("10.0.%d.%d", i/256, i%256))
+	}
+	now = now.Add(5 * time.Second)
+	l.failed("203.0.113.9")
+	if len(l.clients) != 1 {
+		t.Errorf("clients after prune = %d, want 1", len(l.clients))
+	}
+}
