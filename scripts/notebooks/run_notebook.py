@@ -108,6 +108,11 @@ def shell_func(ns, workdir, notes):
         split = lambda u: u[5:].split("/", 1) + [""] if u.startswith("s3://") else None
         if args[0] == "mb":
             s3.create_bucket(Bucket=split(args[1])[0])
+        elif args[0] == "rm" and args[1].startswith("s3://"):
+            b, prefix = split(args[1])[:2]
+            for page in s3.get_paginator("list_objects_v2").paginate(Bucket=b, Prefix=prefix):
+                for o in page.get("Contents", []):
+                    s3.delete_object(Bucket=b, Key=o["Key"])
         elif args[0] == "cp" and len(args) >= 3:
             src, dst = args[1], args[2]
             if dst.startswith("s3://") and not src.startswith("s3://"):

@@ -84,7 +84,7 @@ def run_series(a, tmp, k, series, binary, out):
             src = os.path.join(a.samples, nb)
             # Cells read files next to the notebook (schemas, helper modules).
             shutil.copytree(os.path.dirname(src), work, dirs_exist_ok=True)
-            report = os.path.join(out, os.path.basename(nb).replace(".ipynb", ".json"))
+            report = os.path.join(out, nb.replace("/", "__").replace(".ipynb", ".json"))
             subprocess.run([sys.executable, os.path.join(HERE, "run_notebook.py"), src, "--workdir", work,
                             "--report", report, "--bucket", a.bucket, "--cell-timeout", str(a.cell_timeout)],
                            env=env, cwd=work)
