@@ -41,7 +41,7 @@ func DefaultLimits() Limits {
 		ReadTimeout:       2 * time.Minute,
 		WriteTimeout:      2 * time.Minute,
 		IdleTimeout:       60 * time.Second,
-		MaxConnsPerClient: 512,
+		MaxConnsPerClient: 1024,
 	}
 }
 
