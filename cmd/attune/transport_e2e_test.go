@@ -82,7 +82,8 @@ func TestCredentialScopeRegion(t *testing.T) {
 }
 
 // TestRejectedBeforeBody sends 15 MiB bodies that are unsigned or signed
-// with an unknown key and checks, from the client side, that the answer
+// with an unknown key, to the control plane and to the events API (the one
+// browsers reach), and checks, from the client side, that the answer
 // arrives while most of the body is still unsent: the server decided on
 // the headers and did not buffer the upload.
 func TestRejectedBeforeBody(t *testing.T) {
@@ -90,10 +91,11 @@ func TestRejectedBeforeBody(t *testing.T) {
 	host := strings.TrimPrefix(ts.URL, "http://")
 	const size = 15 << 20
 	for _, tc := range []struct {
-		name, auth, wantType string
+		name, path, auth, wantType string
 	}{
-		{"unsigned", "", "MissingAuthenticationTokenException"},
-		{"unknown key", "AWS4-HMAC-SHA256 Credential=AKIANOBODY0000000000/" + time.Now().UTC().Format("20060102") +
+		{"unsigned", "/", "", "MissingAuthenticationTokenException"},
+		{"unsigned events", "/events", "", "MissingAuthenticationTokenException"},
+		{"unknown key", "/", "AWS4-HMAC-SHA256 Credential=AKIANOBODY0000000000/" + time.Now().UTC().Format("20060102") +
 			"/us-east-1/personalize/aws4_request, SignedHeaders=host;x-amz-date;x-amz-target, Signature=" + strings.Repeat("0", 64),
 			"UnrecognizedClientException"},
 	} {
@@ -103,8 +105,11 @@ func TestRejectedBeforeBody(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer c.Close()
-			head := "POST / HTTP/1.1\r\nHost: " + host + "\r\nContent-Type: application/x-amz-json-1.1\r\n" +
-				"X-Amz-Target: AmazonPersonalize.ListDatasetGroups\r\n" + fmt.Sprintf("Content-Length: %d\r\n", size)
+			head := "POST " + tc.path + " HTTP/1.1\r\nHost: " + host + "\r\nContent-Type: application/x-amz-json-1.1\r\n" +
+				fmt.Sprintf("Content-Length: %d\r\n", size)
+			if tc.path == "/" {
+				head += "X-Amz-Target: AmazonPersonalize.ListDatasetGroups\r\n"
+			}
 			if tc.auth != "" {
 				head += "X-Amz-Date: " + time.Now().UTC().Format("20060102T150405Z") + "\r\nAuthorization: " + tc.auth + "\r\n"
 			}
@@ -242,4 +247,3 @@ func TestConnectionsPerClientCapped(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
-
