@@ -83,13 +83,14 @@ func (c transportConfig) summary() string {
 	if l.MaxConnsPerClient > 0 {
 		conns = fmt.Sprint(l.MaxConnsPerClient)
 	}
-	return fmt.Sprintf("Limits: idle connections close after %s, requests must arrive within %s, %s connections per client address.",
-		orNone(l.IdleTimeout), orNone(l.ReadTimeout), conns)
+	return fmt.Sprintf("Limits: idle timeout %s, read timeout %s, write timeout %s, connections per client address %s.",
+		orNone(l.IdleTimeout), orNone(l.ReadTimeout), orNone(l.WriteTimeout), conns)
 }
 
+// orNone formats a timeout, 0 as "none".
 func orNone(d time.Duration) string {
 	if d == 0 {
-		return "no limit"
+		return "none"
 	}
 	return d.String()
 }
