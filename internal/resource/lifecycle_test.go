@@ -18,13 +18,20 @@ type thing struct {
 
 var things = resource.Kind[thing, *thing]{Name: "thing"}
 
-func TestDeleteLifecycle(t *testing.T) {
-	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "store"), sqlite.DefaultOptions())
+// openStore returns a SQLite store in a temporary folder, closed at the end.
+func openStore(t *testing.T) *sqlite.Store {
+	t.Helper()
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "store"), sqlite.DefaultOptions())
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+func TestDeleteLifecycle(t *testing.T) {
+	ctx := context.Background()
+	st := openStore(t)
 	clock := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	now := func() time.Time { return clock }
 	const a = "arn:aws:personalize:us-east-1:000000000000:thing/a"
@@ -78,11 +85,7 @@ func TestDeleteLifecycle(t *testing.T) {
 
 func TestChildren(t *testing.T) {
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "store"), sqlite.DefaultOptions())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := openStore(t)
 	now := time.Now()
 	const parent = "arn:aws:personalize:us-east-1:000000000000:parent/p"
 	add := func(name, status string) {
