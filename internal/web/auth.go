@@ -141,20 +141,22 @@ type loginIn struct {
 }
 
 func (c *console) login(w http.ResponseWriter, r *http.Request) error {
+	// The limit comes first, so a client that must wait has neither its
+	// body read nor its guess checked.
+	client := clientAddr(r)
+	if wait := c.logins.take(client); wait > 0 {
+		c.opts.Log.Warn("console sign-in refused: too many failures", "client", r.RemoteAddr)
+		return tooManyLogins(w, wait)
+	}
 	var in loginIn
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	client := clientAddr(r)
-	if wait := c.logins.wait(client); wait > 0 {
-		c.opts.Log.Warn("console sign-in refused: too many failures", "accessKeyId", sigv4.LoggableKeyID(in.AccessKeyID), "client", client)
-		return tooManyLogins(w, wait)
-	}
 	if !c.checkLogin(in.AccessKeyID, in.SecretAccessKey) {
-		c.logins.failed(client)
-		c.opts.Log.Warn("console sign-in failed", "accessKeyId", sigv4.LoggableKeyID(in.AccessKeyID), "client", client)
+		c.opts.Log.Warn("console sign-in failed", "accessKeyId", sigv4.LoggableKeyID(in.AccessKeyID), "client", r.RemoteAddr)
 		return errs.E(errs.Unauthenticated, "unknown access key id or wrong secret access key")
 	}
+	c.logins.refund(client)
 	if err := c.startSession(w, r, in.AccessKeyID); err != nil {
 		return err
 	}

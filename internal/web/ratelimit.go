@@ -4,6 +4,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"sync"
 	"time"
@@ -23,9 +24,11 @@ const (
 	maxLoginClients = 10000
 )
 
-// loginLimiter is a token bucket per client IP that only failed logins
-// drain: a request that finds its bucket empty is refused before the
-// credentials are checked. It is safe for concurrent use.
+// loginLimiter is a token bucket per client address that failed logins
+// drain. Each attempt takes a token before the credentials are checked and
+// a successful one gives it back, so that a burst of parallel guesses
+// cannot all pass before the first failure is counted. It is safe for
+// concurrent use.
 type loginLimiter struct {
 	burst  float64
 	refill time.Duration
@@ -57,25 +60,9 @@ func (l *loginLimiter) levelLocked(b *bucket, now time.Time) {
 	b.at = now
 }
 
-// wait returns how long the client must wait before its next login
-// attempt; 0 means it may try now.
-func (l *loginLimiter) wait(client string) time.Duration {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	b, ok := l.clients[client]
-	if !ok {
-		return 0
-	}
-	now := l.now()
-	l.levelLocked(b, now)
-	if b.tokens >= 1 {
-		return 0
-	}
-	return time.Duration((1 - b.tokens) * float64(l.refill))
-}
-
-// failed takes a token from the client's bucket.
-func (l *loginLimiter) failed(client string) {
+// take takes a token for a login attempt from client and returns 0, or
+// returns how long the client must wait when its bucket is empty.
+func (l *loginLimiter) take(client string) time.Duration {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
@@ -88,11 +75,26 @@ func (l *loginLimiter) failed(client string) {
 		l.clients[client] = b
 	}
 	l.levelLocked(b, now)
-	b.tokens = math.Max(0, b.tokens-1)
+	if b.tokens < 1 {
+		return time.Duration((1 - b.tokens) * float64(l.refill))
+	}
+	b.tokens--
+	return 0
 }
 
-// pruneLocked forgets clients whose bucket is full again: for them a fresh
-// bucket is the same.
+// refund gives back the token of an attempt that succeeded.
+func (l *loginLimiter) refund(client string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if b, ok := l.clients[client]; ok {
+		l.levelLocked(b, l.now())
+		b.tokens = math.Min(l.burst, b.tokens+1)
+	}
+}
+
+// pruneLocked forgets clients whose bucket is full again (for them a fresh
+// bucket is the same) and, if that frees nothing, one client at random, so
+// that many addresses cannot grow the map without bound.
 func (l *loginLimiter) pruneLocked(now time.Time) {
 	for k, b := range l.clients {
 		l.levelLocked(b, now)
@@ -100,16 +102,32 @@ func (l *loginLimiter) pruneLocked(now time.Time) {
 			delete(l.clients, k)
 		}
 	}
+	for k := range l.clients {
+		if len(l.clients) < maxLoginClients {
+			break
+		}
+		delete(l.clients, k)
+	}
 }
 
-// clientAddr is the IP of the request's peer (not of any forwarding header,
-// which the client controls).
+// clientAddr is the address a client's sign-ins are counted under: the
+// peer's IP (not a forwarding header, which the client controls), and for
+// IPv6 its /64, which one host can usually draw addresses from at will.
 func clientAddr(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
-		return r.RemoteAddr
+		host = r.RemoteAddr
 	}
-	return host
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return host
+	}
+	ip = ip.Unmap()
+	if ip.Is6() {
+		p, _ := ip.Prefix(64)
+		return p.String()
+	}
+	return ip.String()
 }
 
 // tooManyLogins is the error for a client that must wait; it sets

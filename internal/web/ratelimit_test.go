@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -73,11 +75,61 @@ func TestLoginLimiterPrunes(t *testing.T) {
 	now := time.Unix(0, 0)
 	l := newLoginLimiter(2, time.Second, func() time.Time { return now })
 	for i := range maxLoginClients {
-		l.failed(fmt.Sprintf("10.0.%d.%d", i/256, i%256))
+		l.take(fmt.Sprintf("10.0.%d.%d", i/256, i%256))
 	}
 	now = now.Add(5 * time.Second)
-	l.failed("203.0.113.9")
+	l.take("203.0.113.9")
 	if len(l.clients) != 1 {
 		t.Errorf("clients after prune = %d, want 1", len(l.clients))
+	}
+	// Buckets that have not refilled are evicted too once the map is full,
+	// so the map never grows past its bound.
+	for i := range maxLoginClients + 10 {
+		l.take(fmt.Sprintf("10.1.%d.%d", i/256, i%256))
+	}
+	if len(l.clients) > maxLoginClients {
+		t.Errorf("clients = %d, want at most %d", len(l.clients), maxLoginClients)
+	}
+}
+
+func TestClientAddr(t *testing.T) {
+	for _, tc := range []struct{ remote, want string }{
+		{"192.0.2.7:4000", "192.0.2.7"},
+		{"[::ffff:192.0.2.7]:4000", "192.0.2.7"},
+		{"[2001:db8:1:2:3:4:5:6]:443", "2001:db8:1:2::/64"},
+		{"[2001:db8:1:2:ffff::1]:443", "2001:db8:1:2::/64"},
+		{"not an address", "not an address"},
+	} {
+		r := httptest.NewRequest("POST", "/", nil)
+		r.RemoteAddr = tc.remote
+		if got := clientAddr(r); got != tc.want {
+			t.Errorf("clientAddr(%q) = %q, want %q", tc.remote, got, tc.want)
+		}
+	}
+}
+
+// TestLoginRateLimitParallel sends many guesses at once from one address:
+// no more than the burst may reach the credential check.
+func TestLoginRateLimitParallel(t *testing.T) {
+	h := New(Deps{}, Options{Credentials: map[string]string{keyID: secret}, LoginBurst: 3, LoginRefill: time.Hour})
+	var wg sync.WaitGroup
+	var checked atomic.Int32
+	for range 50 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			req := httptest.NewRequest("POST", "/console/api/login", strings.NewReader(`{"accessKeyId":"`+keyID+`","secretAccessKey":"guess"}`))
+			req.RemoteAddr = "192.0.2.7:4000"
+			req.Header.Set("Content-Type", "application/json")
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if rec.Code == http.StatusUnauthorized {
+				checked.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if n := checked.Load(); n != 3 {
+		t.Errorf("%d of 50 parallel guesses were checked, want 3 (the burst)", n)
 	}
 }
