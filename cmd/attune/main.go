@@ -40,6 +40,8 @@ Usage:
   attune serve     [flags]   run the server (Personalize control plane, runtime and events APIs)
   attune demo      [flags]   serve, load demo data, train and deploy a campaign, print AWS CLI commands
   attune keys      create|list|delete   manage access keys with IAM policies (attune keys -h)
+  attune backup    --to URI   online snapshot of the data dir (store, artifacts, keys) to file:// or s3://
+  attune restore   --from URI restore a backup into an empty data dir
   attune evaluate  [flags]   train a recipe on a CSV file and report offline metrics
   attune bench-quality [flags]  run every recipe on the benchmark data sets and print one table
   attune version
@@ -62,6 +64,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runDemo(ctx, args[1:], getenv, stdout, stderr)
 	case "keys":
 		return runKeys(ctx, args[1:], getenv, stdout, stderr)
+	case "backup":
+		return runBackup(ctx, args[1:], getenv, stdout, stderr)
+	case "restore":
+		return runRestore(ctx, args[1:], getenv, stdout, stderr)
 	case "evaluate":
 		return runEvaluate(ctx, args[1:], registry(), stdout, stderr)
 	case "bench-quality":
