@@ -229,7 +229,9 @@ func TestRestoreRefusesBadBackups(t *testing.T) {
 		{"changed artifact", func(t *testing.T) { writeTree(t, backupDir, map[string]string{"artifacts/a/b": "artifacT"}, nil) }},
 		{"longer artifact", func(t *testing.T) { writeTree(t, backupDir, map[string]string{"artifacts/a/b": "artifact+"}, nil) }},
 		{"missing artifact", func(t *testing.T) { os.Remove(filepath.Join(backupDir, "artifacts/a/b")) }},
-		{"damaged manifest", func(t *testing.T) { writeTree(t, backupDir, map[string]string{ManifestName: string(manifest[:len(manifest)/2])}, nil) }},
+		{"damaged manifest", func(t *testing.T) {
+			writeTree(t, backupDir, map[string]string{ManifestName: string(manifest[:len(manifest)/2])}, nil)
+		}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
