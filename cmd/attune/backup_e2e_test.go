@@ -47,6 +47,8 @@ func mustRunOperator(t *testing.T, env map[string]string, args ...string) string
 type eventLoad struct {
 	mu    sync.Mutex
 	acked []string
+	calls []loadCall // every acknowledged call, in order
+	fails []error    // every failed call
 	stop  chan struct{}
 	done  chan struct{}
 }
@@ -68,16 +70,28 @@ func startEventLoad(ec *personalizeevents.Client, trackingID string) *eventLoad 
 				evs[k] = etypes.Event{EventId: aws.String(ids[k]), EventType: aws.String("VIEWED"), ItemId: aws.String(fmt.Sprint("load-item-", k)),
 					SentAt: aws.Time(time.Unix(1750000000+int64(n), 0))}
 			}
+			start := time.Now()
 			_, err := ec.PutEvents(context.Background(), &personalizeevents.PutEventsInput{TrackingId: aws.String(trackingID),
 				SessionId: aws.String("load-session"), UserId: aws.String(fmt.Sprint("load-user-", n%7)), EventList: evs})
 			if err == nil {
 				l.mu.Lock()
 				l.acked = append(l.acked, ids...)
+				l.calls = append(l.calls, loadCall{start: start, took: time.Since(start)})
+				l.mu.Unlock()
+			} else {
+				l.mu.Lock()
+				l.fails = append(l.fails, err)
 				l.mu.Unlock()
 			}
 		}
 	}()
 	return l
+}
+
+// loadCall is one acknowledged PutEvents call of an eventLoad.
+type loadCall struct {
+	start time.Time
+	took  time.Duration
 }
 
 // ackedSoFar returns a copy of the acknowledged event ids.
@@ -165,6 +179,9 @@ func TestBackupRestoreUnderLoad(t *testing.T) {
 	load.Stop()
 	if len(before) < 500 {
 		t.Fatalf("only %d events acknowledged before the backup in 30s", len(before))
+	}
+	if len(load.fails) > 0 {
+		t.Errorf("%d PutEvents calls failed while the backup ran, first: %v", len(load.fails), load.fails[0])
 	}
 	t.Logf("%d events acknowledged before the busy backup, %d while it ran, %d in all", len(before), during, len(load.ackedSoFar()))
 	ts.Stop(t)
