@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"io/fs"
 	"os"
@@ -173,12 +174,11 @@ func (w *writer) copyFile(ctx context.Context, src, name string, mode fs.FileMod
 
 // upload stores r as name, hashing and counting what it sends.
 func (w *writer) upload(ctx context.Context, r io.Reader, name string, mode fs.FileMode) error {
-	h := sha256.New()
-	cr := &countingReader{r: io.TeeReader(r, h)}
-	if err := w.put(ctx, w.prefix+name, cr); err != nil {
+	d := newDigest()
+	if err := w.put(ctx, w.prefix+name, io.TeeReader(r, d)); err != nil {
 		return fmt.Errorf("write %s: %w", name, err)
 	}
-	w.files = append(w.files, File{Name: path.Clean(name), Size: cr.n, Mode: mode, SHA256: hex.EncodeToString(h.Sum(nil))})
+	w.files = append(w.files, File{Name: path.Clean(name), Size: d.n, Mode: mode, SHA256: d.sum()})
 	return nil
 }
 
@@ -189,13 +189,18 @@ func (w *writer) put(ctx context.Context, key string, r io.Reader) error {
 	return w.dst.Put(ctx, key, r)
 }
 
-type countingReader struct {
-	r io.Reader
+// digest hashes (SHA-256) and counts the bytes written to it.
+type digest struct {
+	h hash.Hash
 	n int64
 }
 
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	return n, err
+func newDigest() *digest { return &digest{h: sha256.New()} }
+
+func (d *digest) Write(p []byte) (int, error) {
+	d.n += int64(len(p))
+	return d.h.Write(p)
 }
+
+// sum is the lowercase hex digest, as the manifest records it.
+func (d *digest) sum() string { return hex.EncodeToString(d.h.Sum(nil)) }

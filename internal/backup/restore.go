@@ -2,8 +2,6 @@ package backup
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -107,8 +105,8 @@ func (r *restorer) restore(ctx context.Context, f File) error {
 		return fmt.Errorf("restore %s: %w", f.Name, err)
 	}
 	r.created = append(r.created, f.Name)
-	h := sha256.New()
-	n, err := io.Copy(io.MultiWriter(out, h), io.LimitReader(rc, f.Size+1))
+	d := newDigest()
+	_, err = io.Copy(io.MultiWriter(out, d), io.LimitReader(rc, f.Size+1))
 	if err == nil {
 		err = out.Sync()
 	}
@@ -118,7 +116,7 @@ func (r *restorer) restore(ctx context.Context, f File) error {
 	if err != nil {
 		return fmt.Errorf("restore %s: %w", f.Name, err)
 	}
-	if n != f.Size || hex.EncodeToString(h.Sum(nil)) != f.SHA256 {
+	if d.n != f.Size || d.sum() != f.SHA256 {
 		return errs.E(errs.Invalid, "backup is damaged: %s does not match the size and SHA-256 in the manifest", f.Name)
 	}
 	// The umask may have narrowed the mode OpenFile was given.
