@@ -218,6 +218,14 @@ func TestFiltersPromotionsAndExplanations(t *testing.T) {
 		if !errors.As(err, &ae) || ae.ErrorCode() != "InvalidInputException" || !strings.Contains(ae.ErrorMessage(), "CATEGORY") {
 			t.Errorf("without filterValues = %v, want InvalidInputException naming CATEGORY", err)
 		}
+		// Personalize requires each value in escaped double quotes; a bare
+		// value is refused, not silently matched against nothing.
+		_, err = rc.GetRecommendations(ctx, &personalizeruntime.GetRecommendationsInput{CampaignArn: aws.String(up), UserId: aws.String(user),
+			FilterArn: aws.String(byCategory), FilterValues: map[string]string{"CATEGORY": "Data-AI"}})
+		if !errors.As(err, &ae) || ae.ErrorCode() != "InvalidInputException" || !strings.Contains(ae.ErrorMessage(), "CATEGORY") ||
+			!strings.Contains(ae.ErrorMessage(), "double quotes") || strings.Contains(ae.ErrorMessage(), "Data-AI") {
+			t.Errorf("unquoted filterValues = %v, want InvalidInputException naming CATEGORY and asking for double quotes", err)
+		}
 		_, err = rc.GetRecommendations(ctx, &personalizeruntime.GetRecommendationsInput{CampaignArn: aws.String(up), UserId: aws.String(user),
 			FilterArn: aws.String("arn:aws:personalize:us-east-1:000000000000:filter/nope")})
 		var nf *rtypes.ResourceNotFoundException

@@ -122,7 +122,7 @@ func Format(t schema.Type, v schema.Value) string {
 	case schema.Int, schema.Long:
 		return strconv.FormatInt(v.Int, 10)
 	case schema.Float, schema.Double:
-		return strconv.FormatFloat(v.Float, 'g', -1, 64)
+		return schema.FormatFloat(t, v.Float)
 	case schema.Boolean:
 		return strconv.FormatBool(v.Bool)
 	}

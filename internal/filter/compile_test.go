@@ -3,6 +3,7 @@ package filter
 import (
 	"reflect"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/attune-dev/attune/internal/errs"
@@ -328,7 +329,11 @@ func TestParseValues(t *testing.T) {
 	}{
 		{name: "documented format", in: map[string]string{"GENRES": `"horror","comedy"`}, want: map[string][]string{"GENRES": {"horror", "comedy"}}},
 		{name: "spaces and escapes", in: map[string]string{"A": ` "a, b" , "say \"hi\"","c\\d" `}, want: map[string][]string{"A": {"a, b", `say "hi"`, `c\d`}}},
-		{name: "bare values", in: map[string]string{"PRICE": `10`, "E": ` click , view`}, want: map[string][]string{"PRICE": {"10"}, "E": {"click", "view"}}},
+		{name: "quoted number", in: map[string]string{"PRICE": `"10"`}, want: map[string][]string{"PRICE": {"10"}}},
+		{name: "bare value", in: map[string]string{"CAT": `not-quoted`}, wantErr: true},
+		{name: "bare number", in: map[string]string{"PRICE": `10`}, wantErr: true},
+		{name: "bare after quoted", in: map[string]string{"E": `"click", view`}, wantErr: true},
+		{name: "leading comma", in: map[string]string{"G": `,"a"`}, wantErr: true},
 		{name: "empty string has no values", in: map[string]string{"G": ` `}, want: map[string][]string{"G": nil}},
 		{name: "empty quoted value", in: map[string]string{"G": `""`}, want: map[string][]string{"G": {""}}},
 		{name: "nil map", in: nil, want: map[string][]string{}},
@@ -345,6 +350,14 @@ func TestParseValues(t *testing.T) {
 			if tc.wantErr {
 				if errs.KindOf(err) != errs.Invalid {
 					t.Fatalf("ParseValues(%q) = %q, %v, want Invalid", tc.in, got, err)
+				}
+				for k, v := range tc.in {
+					if len(tc.in) == 1 && !strings.Contains(errs.Message(err), k) {
+						t.Errorf("ParseValues(%q) error %q does not name the key %s", tc.in, errs.Message(err), k)
+					}
+					if len(v) > 3 && strings.Contains(errs.Message(err), strings.TrimSpace(v)) {
+						t.Errorf("ParseValues(%q) error %q quotes the value", tc.in, errs.Message(err))
+					}
 				}
 				return
 			}

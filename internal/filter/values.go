@@ -9,10 +9,12 @@ import (
 
 // ParseValues decodes the filterValues of a request: each entry maps a
 // parameter name (without '$') to one or more comma-separated values, each in
-// double quotes (`"\"horror\",\"comedy\""`). Bare values without quotes are
-// accepted too, because clients often send numbers that way; inside quotes,
-// \" and \\ are escapes. An empty string gives no values, which counts as a
-// missing parameter. Failures are errs.Invalid and name the parameter.
+// double quotes (`"\"horror\",\"comedy\""`), numbers too (`"\"10\""`), as
+// Personalize requires: a bare value is refused rather than guessed at, since
+// Personalize would not match it either. Inside quotes, \" and \\ are
+// escapes. An empty string gives no values, which counts as a missing
+// parameter. Failures are errs.Invalid and name the parameter, never quoting
+// its value.
 func ParseValues(filterValues map[string]string) (map[string][]string, error) {
 	if len(filterValues) > MaxParams {
 		return nil, errs.E(errs.Invalid, "filterValues has %d entries; the limit is %d", len(filterValues), MaxParams)
@@ -48,6 +50,9 @@ func validParamName(s string) bool {
 	}
 	return true
 }
+
+// quoteHint says how filterValues are written, for every format error.
+const quoteHint = `write each value in escaped double quotes and separate several with commas, as in "\"comedy\"" or "\"comedy\",\"drama\"" (numbers too: "\"10\"")`
 
 type valueError string
 
@@ -88,18 +93,10 @@ func splitValues(s string) ([]string, error) {
 			}
 			out = append(out, b.String())
 		} else {
-			start := i
-			for i < len(s) && s[i] != ',' && s[i] != '"' {
-				i++
+			if i == len(s) || s[i] == ',' {
+				return nil, valueError("empty value: " + quoteHint)
 			}
-			v := strings.TrimSpace(s[start:i])
-			if v == "" {
-				return nil, valueError("empty value: write each value in double quotes, separated by commas")
-			}
-			if i < len(s) && s[i] == '"' {
-				return nil, valueError("stray double quote in an unquoted value")
-			}
-			out = append(out, v)
+			return nil, valueError("values must be enclosed in double quotes: " + quoteHint)
 		}
 		skip()
 		if i == len(s) {

@@ -79,12 +79,10 @@ func appendValue(buf []byte, c *Column, r int) []byte {
 		return appendCSVCell(buf, c.Dict[c.Codes[r]])
 	case schema.Int, schema.Long:
 		return strconv.AppendInt(buf, c.Ints[r], 10)
-	case schema.Float:
-		// Float fields hold 32-bit values; formatting at 32 bits gives the
-		// short form the user wrote ("4.7", not "4.699999809265137").
-		return strconv.AppendFloat(buf, c.Floats[r], 'g', -1, 32)
-	case schema.Double:
-		return strconv.AppendFloat(buf, c.Floats[r], 'g', -1, 64)
+	case schema.Float, schema.Double:
+		// Float fields hold 32-bit values; formatting at their width gives
+		// the short form the user wrote ("4.7", not "4.699999809265137").
+		return schema.AppendFloat(buf, c.Type, c.Floats[r])
 	case schema.Boolean:
 		return strconv.AppendBool(buf, c.Bools[r])
 	}
