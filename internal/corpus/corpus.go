@@ -9,6 +9,7 @@ package corpus
 import (
 	"context"
 	"fmt"
+	"hash/maphash"
 	"math"
 	"strings"
 
@@ -37,14 +38,54 @@ var NoFilter = Filter{MinEventValue: math.NaN()}
 
 // Builder accumulates interactions, interning user, item and event-type ids
 // to dense indexes. The zero value is not usable; call NewBuilder.
+//
+// Rows stored by PutEvents carry EVENT_ID and SESSION_ID columns. As in
+// Personalize, the event id tells unique events apart: a later row with the
+// same event id in the same session (a client's retry) is not used. Imported
+// rows have no event id and are all kept.
 type Builder struct {
 	users, items, events map[string]int32
 	out                  *recipe.Interactions
+	// seen holds a 64-bit hash of (session, event id) per event kept so far;
+	// two distinct events collide with probability about n²/2⁶⁵ (1e-6 at
+	// 10M events), which costs at worst one dropped event.
+	seen map[uint64]struct{}
+	seed maphash.Seed
 }
 
 // NewBuilder returns an empty builder.
 func NewBuilder() *Builder {
-	return &Builder{users: map[string]int32{}, items: map[string]int32{}, events: map[string]int32{}, out: &recipe.Interactions{}}
+	return &Builder{users: map[string]int32{}, items: map[string]int32{}, events: map[string]int32{}, out: &recipe.Interactions{},
+		seen: map[uint64]struct{}{}, seed: maphash.MakeSeed()}
+}
+
+// EventKey is the identity of a PutEvents event for de-duplication: its
+// session and event id. The events API and training share it.
+func EventKey(seed maphash.Seed, session, eventID string) uint64 {
+	var h maphash.Hash
+	h.SetSeed(seed)
+	h.WriteString(session)
+	h.WriteByte(0)
+	h.WriteString(eventID)
+	return h.Sum64()
+}
+
+// repeated reports whether row r of the batch repeats an event already
+// added (same session and event id), and remembers it otherwise.
+func (b *Builder) repeated(idc, sc *records.Column, r int) bool {
+	if idc == nil || idc.IsNull(r) {
+		return false
+	}
+	session := ""
+	if sc != nil && !sc.IsNull(r) {
+		session = sc.Dict[sc.Codes[r]]
+	}
+	k := EventKey(b.seed, session, idc.Dict[idc.Codes[r]])
+	if _, ok := b.seen[k]; ok {
+		return true
+	}
+	b.seen[k] = struct{}{}
+	return false
 }
 
 func intern(m map[string]int32, ids *[]string, id string) int32 {
@@ -81,6 +122,7 @@ func (b *Builder) AddBatch(batch *records.Batch, f Filter) error {
 		return fmt.Errorf("interactions chunk lacks USER_ID, ITEM_ID or TIMESTAMP")
 	}
 	ec, vc := batch.Column("EVENT_TYPE"), batch.Column("EVENT_VALUE")
+	idc, sc := stringColumn(batch, "EVENT_ID"), stringColumn(batch, "SESSION_ID")
 	umap := make([]int32, len(uc.Dict))
 	for i := range umap {
 		umap[i] = -1
@@ -98,6 +140,11 @@ func (b *Builder) AddBatch(batch *records.Batch, f Filter) error {
 	}
 	o := b.out
 	for r := 0; r < batch.Rows; r++ {
+		// Checked first, so that the first copy of an event claims its id
+		// even when this solution's filter skips it.
+		if b.repeated(idc, sc, r) {
+			continue
+		}
 		if uc.IsNull(r) || ic.IsNull(r) {
 			continue // user-less events (anonymous sessions) are kept by the events path, not trained on
 		}
@@ -140,6 +187,14 @@ func (b *Builder) AddBatch(batch *records.Batch, f Filter) error {
 		o.Time = append(o.Time, ts)
 		o.Event = append(o.Event, uint16(e))
 		o.Value = append(o.Value, value)
+	}
+	return nil
+}
+
+// stringColumn returns the named String column of batch, or nil.
+func stringColumn(batch *records.Batch, name string) *records.Column {
+	if c := batch.Column(name); c != nil && c.Type == schema.String {
+		return c
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package corpus
 import (
 	"context"
 	"math"
+	"slices"
 	"testing"
 
 	"github.com/attune-dev/attune/internal/records"
@@ -116,5 +117,81 @@ func TestLoadInteractionsFilters(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestLoadInteractionsDropsRepeatedEventIDs(t *testing.T) {
+	fields := []schema.Field{{Name: "USER_ID", Type: schema.String, Nullable: true}, {Name: "ITEM_ID", Type: schema.String},
+		{Name: "EVENT_TYPE", Type: schema.String}, {Name: "TIMESTAMP", Type: schema.Long},
+		{Name: "EVENT_ID", Type: schema.String}, {Name: "SESSION_ID", Type: schema.String, Nullable: true}}
+	row := func(u, i, e string, ts int64, id, session string) []schema.Value {
+		uv := str(u)
+		if u == "" {
+			uv = null
+		}
+		return []schema.Value{uv, str(i), str(e), {Int: ts}, str(id), str(session)}
+	}
+	imported := []schema.Field{{Name: "USER_ID", Type: schema.String}, {Name: "ITEM_ID", Type: schema.String},
+		{Name: "EVENT_TYPE", Type: schema.String}, {Name: "TIMESTAMP", Type: schema.Long}}
+	chunks := memChunks{
+		// Imported rows have no event id: identical rows are all kept.
+		chunk(t, 1, "int", imported, []schema.Value{str("u1"), str("i1"), str("click"), {Int: 1}}, []schema.Value{str("u1"), str("i1"), str("click"), {Int: 1}}),
+		chunk(t, 2, "int", fields,
+			row("u1", "i2", "click", 10, "e1", "s1"),
+			row("u1", "i2", "click", 10, "e1", "s1"), // a retry in the same commit
+			row("u1", "i3", "purchase", 11, "e2", "s1"),
+			row("u2", "i2", "click", 12, "e1", "s2"), // same id in another session: a different event
+			row("", "i4", "click", 13, "e3", "s3")),  // anonymous: not trained on, but claims its id
+		chunk(t, 3, "int", fields,
+			row("u1", "i2", "purchase", 20, "e1", "s1"), // a later retry that even differs: still the first copy wins
+			row("u3", "i4", "click", 21, "e3", "s3")),   // the session later tied to u3 resends e3
+	}
+	cases := []struct {
+		name string
+		f    Filter
+		want []string // user/item/event per kept row, in order
+	}{
+		{"all", NoFilter, []string{"u1/i1/click", "u1/i1/click", "u1/i2/click", "u1/i3/purchase", "u2/i2/click"}},
+		{"a filter does not let a repeat through", Filter{EventType: "purchase", MinEventValue: math.NaN()}, []string{"u1/i3/purchase"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			d, _, err := LoadInteractions(context.Background(), chunks, "int", tc.f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for i := range d.Len() {
+				got = append(got, d.UserIDs[d.User[i]]+"/"+d.ItemIDs[d.Item[i]]+"/"+d.EventTypes[d.Event[i]])
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("LoadInteractions = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestMetadataFloatsAsImported(t *testing.T) {
+	fields := []schema.Field{{Name: "ITEM_ID", Type: schema.String}, {Name: "PRICE", Type: schema.Float, Nullable: true},
+		{Name: "WEIGHT", Type: schema.Double, Nullable: true}}
+	parse := func(f schema.Field, cell string) schema.Value {
+		v, err := f.ParseValue(cell)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	chunks := memChunks{chunk(t, 1, "items", fields,
+		[]schema.Value{str("a"), parse(fields[1], "19.63"), parse(fields[2], "0.1")},
+		[]schema.Value{str("b"), parse(fields[1], "9.99"), parse(fields[2], "1234567.25")})}
+	e, err := LoadEntities(context.Background(), chunks, "items", "ITEM_ID")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id, want := range map[string][2]string{"a": {"19.63", "0.1"}, "b": {"9.99", "1234567.25"}} {
+		got := e.Metadata(id, []string{"PRICE", "WEIGHT"})
+		if got["PRICE"] != want[0] || got["WEIGHT"] != want[1] {
+			t.Errorf("Metadata(%s) = %v, want PRICE %s and WEIGHT %s", id, got, want[0], want[1])
+		}
 	}
 }

@@ -66,6 +66,7 @@ func (s *Service) PutEvents(ctx context.Context, in PutEventsInput) error {
 	r := &request{layout: l, rows: make([][]schema.Value, len(in.Events)), update: corpus.Update{Group: t.GroupARN}}
 	if s.obs != nil {
 		r.update.Events = make([]corpus.Event, len(in.Events))
+		r.eventIDs = make([]string, len(in.Events))
 	}
 	for i := range in.Events {
 		ev := &in.Events[i]
@@ -73,6 +74,7 @@ func (s *Service) PutEvents(ctx context.Context, in PutEventsInput) error {
 		r.rows[i] = row
 		if row != nil && s.obs != nil {
 			r.update.Events[i] = observed(l, row, user, in.SessionID)
+			r.eventIDs[i] = ev.EventID
 		}
 	}
 	if err := p.err(); err != nil {

@@ -64,12 +64,17 @@ type Options struct {
 	// Poll is how often pending event trackers are looked for besides being
 	// kicked by a create; 0 means 1s.
 	Poll time.Duration
+	// MaxRecentEventIDs caps the client-given event ids remembered so that
+	// a retried PutEvents is not counted twice in serving's live state
+	// (about 40 bytes each); the oldest are forgotten first. Training skips
+	// repeated ids over all stored events regardless. 0 means 262,144.
+	MaxRecentEventIDs int
 }
 
 // DefaultOptions returns the defaults described on Options.
 func DefaultOptions() Options {
 	return Options{Scope: arn.Scope{Region: "us-east-1", Account: "000000000000"}, QueueSize: 4096, MaxBatchRows: 8192,
-		SchemaTTL: time.Second, MaxSessions: 1_000_000, Poll: time.Second}
+		SchemaTTL: time.Second, MaxSessions: 1_000_000, Poll: time.Second, MaxRecentEventIDs: 1 << 18}
 }
 
 // Service implements event trackers and the events API. All methods are
@@ -83,6 +88,8 @@ type Service struct {
 	kick chan struct{}
 
 	queue chan *request
+	// recent is used by the writer goroutine only.
+	recent *recentEvents
 	// qmu guards closed; senders hold it for reading while they enqueue, so
 	// that once Run sets closed under the write lock no request can slip
 	// into the queue after the final drain.
@@ -120,12 +127,15 @@ func New(st Storage, obs Observer, opts Options, now func() time.Time, log *slog
 	if opts.Poll <= 0 {
 		opts.Poll = d.Poll
 	}
+	if opts.MaxRecentEventIDs <= 0 {
+		opts.MaxRecentEventIDs = d.MaxRecentEventIDs
+	}
 	if opts.RateBurst <= 0 {
 		opts.RateBurst = max(10, int(opts.RateLimit))
 	}
 	return &Service{st: st, obs: obs, opts: opts, now: now, log: log, kick: make(chan struct{}, 1),
 		queue: make(chan *request, opts.QueueSize), byTracking: map[string]*Tracker{}, buckets: map[string]*bucket{},
-		layouts: map[string]cachedLayout{}, sessions: newSessionMap(opts.MaxSessions)}
+		layouts: map[string]cachedLayout{}, sessions: newSessionMap(opts.MaxSessions), recent: newRecentEvents(opts.MaxRecentEventIDs)}
 }
 
 // Run activates pending event trackers and runs the group-commit writer

@@ -17,7 +17,10 @@ type request struct {
 	layout *layout
 	rows   [][]schema.Value
 	update corpus.Update
-	done   chan error // buffered: the writer never blocks on a requester
+	// eventIDs is parallel to update.Events: the client's eventId, or ""
+	// when Attune generated one (a generated id is never repeated).
+	eventIDs []string
+	done     chan error // buffered: the writer never blocks on a requester
 }
 
 // submit queues r for the writer and waits until it is durable. A full
@@ -41,7 +44,10 @@ func (s *Service) submit(ctx context.Context, r *request) error {
 		return err
 	case <-ctx.Done():
 		// The client went away; the request is still written if it was
-		// accepted, as a retry with the same eventId is harmless.
+		// accepted. A retry with the same sessionId and eventId is stored
+		// again but is not counted twice: training skips later copies of
+		// an event id (corpus.Builder) and the writer leaves them out of
+		// serving's live state (recentEvents).
 		return ctx.Err()
 	}
 }
@@ -152,8 +158,14 @@ func (s *Service) commit(ctx context.Context, batch []*request, builders map[*la
 	}
 }
 
-// observe hands serving one Update per dataset group of the batch.
+// observe hands serving one Update per dataset group of the batch, without
+// events that repeat a recent client-given event id.
 func (s *Service) observe(batch []*request) {
+	for _, r := range batch {
+		if r.eventIDs != nil {
+			r.update.Events = s.recent.dropRepeats(r.update.Group, r.update.Events, r.eventIDs)
+		}
+	}
 	if len(batch) == 1 {
 		s.obs.Observe(batch[0].update)
 		return
