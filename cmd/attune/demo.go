@@ -362,14 +362,19 @@ func printDemo(w io.Writer, endpoint, region string, creds rootCredentials, r *d
 The demo is ready: an IT-services catalogue, business users and their VIEWED / TRIAL_STARTED /
 PURCHASED events, an aws-user-personalization-v2 model and a campaign, served at %[1]s.
 
-Paste into another terminal (AWS CLI v1 or v2):
+Paste into another terminal (AWS CLI v1 or v2, Debian's 2.9 included):
 
 export AWS_ACCESS_KEY_ID=%[2]s AWS_SECRET_ACCESS_KEY=%[3]s AWS_DEFAULT_REGION=%[4]s
 
-aws personalize-runtime get-recommendations --endpoint-url %[1]s --campaign-arn %[5]s --user-id %[6]s --num-results 5 --metadata-columns '{"ITEMS":["SERVICE_NAME","CATEGORY"]}'
+aws personalize-runtime get-recommendations --endpoint-url %[1]s --campaign-arn %[5]s --user-id %[6]s --num-results 5
 aws personalize-runtime get-personalized-ranking --endpoint-url %[1]s --campaign-arn %[5]s --user-id %[6]s --input-list %[7]s
 aws personalize describe-campaign --endpoint-url %[1]s --campaign-arn %[5]s
 aws personalize get-solution-metrics --endpoint-url %[1]s --solution-version-arn %[8]s
+
+With item metadata: AWS CLI v1, or v2 from mid-2023 on (Debian's v2 2.9 predates --metadata-columns
+and refuses it as an unknown option):
+
+aws personalize-runtime get-recommendations --endpoint-url %[1]s --campaign-arn %[5]s --user-id %[6]s --num-results 5 --metadata-columns '{"ITEMS":["SERVICE_NAME","CATEGORY"]}'
 
 Press Ctrl-C to stop; run the demo again to reuse everything it created.
 `, endpoint, creds.AccessKey, creds.Secret, region, r.campaignARN, r.user, strings.Join(r.rankItems, " "), r.versionARN)

@@ -67,33 +67,45 @@ func TestDemoAsANewcomer(t *testing.T) {
 			cmds = append(cmds, line)
 		}
 	}
-	if export == "" || len(cmds) != 4 {
+	if export == "" || len(cmds) != 5 || !strings.Contains(cmds[4], "--metadata-columns") {
 		stop()
-		t.Fatalf("demo output lacks the export line or the 4 AWS CLI commands:\n%s", out)
+		t.Fatalf("demo output lacks the export line or the 4 AWS CLI commands plus the metadata variant:\n%s", out)
 	}
-	t.Run("pasted AWS CLI commands", func(t *testing.T) {
-		if _, err := exec.LookPath("aws"); err != nil {
-			testenv.Missing(t, "aws CLI not on PATH: the pasted commands are not run (scripts/install-test-tools.sh installs it)")
+	for _, c := range cmds[:4] {
+		if strings.Contains(c, "--metadata-columns") {
+			t.Errorf("command %q is printed for every CLI but Debian's AWS CLI v2 2.9 rejects --metadata-columns", c)
 		}
-		wants := []string{`"itemList"`, `"personalizedRanking"`, `"status": "ACTIVE"`, `"normalized_discounted_cumulative_gain_at_10"`}
-		for i, c := range cmds {
-			cmd := exec.Command("sh", "-c", export+"\n"+c)
-			// Keep the user's own AWS profile out of the newcomer's view.
-			cmd.Env = []string{"AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null"}
-			for _, kv := range os.Environ() {
-				if !strings.HasPrefix(kv, "AWS_") {
-					cmd.Env = append(cmd.Env, kv)
+	}
+	// Every AWS CLI found here runs the commands printed for all CLIs; the
+	// metadata variant must work with v1 and be refused by a v2 too old for
+	// it exactly as the banner says (an unknown option), not otherwise.
+	clis := awsCLIs(t)
+	for _, name := range []string{"pip", "debian"} {
+		t.Run("pasted into the "+name+" AWS CLI", func(t *testing.T) {
+			bin := clis[name]
+			if bin == "" {
+				testenv.Missing(t, "the %s AWS CLI is not installed: the pasted commands are not run with it (scripts/install-test-tools.sh installs it)", name)
+			}
+			version, _ := exec.Command(bin, "--version").CombinedOutput()
+			wants := []string{`"itemList"`, `"personalizedRanking"`, `"status": "ACTIVE"`, `"normalized_discounted_cumulative_gain_at_10"`}
+			for i, c := range cmds[:4] {
+				if b, err := runPasted(bin, export, c); err != nil || !strings.Contains(string(b), wants[i]) {
+					t.Errorf("pasted %q: %v\n%s\nwant output containing %s", c, err, b, wants[i])
 				}
 			}
-			b, err := cmd.CombinedOutput()
-			if err != nil || !strings.Contains(string(b), wants[i]) {
-				t.Errorf("pasted %q: %v\n%s\nwant output containing %s", c, err, b, wants[i])
+			b, err := runPasted(bin, export, cmds[4])
+			switch {
+			case err == nil && strings.Contains(string(b), `"SERVICE_NAME"`):
+			case strings.HasPrefix(string(version), "aws-cli/2.") && strings.Contains(string(b), "Unknown options: --metadata-columns"):
+				if !strings.Contains(out, "Debian's v2 2.9 predates --metadata-columns") {
+					t.Errorf("%s refuses --metadata-columns but the banner does not say so", strings.Fields(string(version))[0])
+				}
+				t.Logf("%s refuses --metadata-columns, as the banner says", strings.Fields(string(version))[0])
+			default:
+				t.Errorf("pasted %q into %s: %v\n%s\nwant item metadata (SERVICE_NAME)", cmds[4], version, err, b)
 			}
-		}
-		if !strings.Contains(out, "SERVICE_NAME") {
-			t.Errorf("the get-recommendations command does not ask for metadata columns")
-		}
-	})
+		})
+	}
 	stop()
 
 	again, stop2 := startDemo(t, dir)
@@ -106,4 +118,18 @@ func TestDemoAsANewcomer(t *testing.T) {
 	if !strings.Contains(again, export) {
 		t.Errorf("second demo run printed other credentials than the first")
 	}
+}
+
+// runPasted runs one printed command line as a newcomer's shell would,
+// after the printed export line, with cli in place of "aws".
+func runPasted(cli, export, line string) ([]byte, error) {
+	cmd := exec.Command("sh", "-c", export+"\n"+strings.Replace(line, "aws ", cli+" ", 1))
+	// Keep the user's own AWS profile out of the newcomer's view.
+	cmd.Env = []string{"AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null", "AWS_PAGER="}
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "AWS_") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	return cmd.CombinedOutput()
 }
