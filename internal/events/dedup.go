@@ -15,15 +15,33 @@ import (
 //
 // Only the writer goroutine uses it, so it has no lock.
 type recentEvents struct {
-	seed maphash.Seed
-	set  map[uint64]struct{}
-	ring []uint64 // insertion order; next is the slot to reuse
-	next int
-	max  int
+	seed  maphash.Seed
+	set   map[uint64]struct{}
+	order ring[uint64]
 }
 
 func newRecentEvents(max int) *recentEvents {
-	return &recentEvents{seed: maphash.MakeSeed(), set: make(map[uint64]struct{}, min(max, 1024)), max: max}
+	return &recentEvents{seed: maphash.MakeSeed(), set: make(map[uint64]struct{}, min(max, 1024)), order: ring[uint64]{max: max}}
+}
+
+// ring is the insertion order of a bounded set of keys: once max keys are
+// in it, adding one evicts the oldest.
+type ring[K comparable] struct {
+	keys []K
+	next int // the oldest key once full
+	max  int
+}
+
+// add appends k and returns the key it evicted, if any.
+func (r *ring[K]) add(k K) (evicted K, ok bool) {
+	if len(r.keys) < r.max {
+		r.keys = append(r.keys, k)
+		return evicted, false
+	}
+	evicted = r.keys[r.next]
+	r.keys[r.next] = k
+	r.next = (r.next + 1) % r.max
+	return evicted, true
 }
 
 // key is the identity of a client-given event id within a dataset group
@@ -38,12 +56,8 @@ func (r *recentEvents) firstSeen(k uint64) bool {
 	if _, ok := r.set[k]; ok {
 		return false
 	}
-	if len(r.ring) < r.max {
-		r.ring = append(r.ring, k)
-	} else {
-		delete(r.set, r.ring[r.next])
-		r.ring[r.next] = k
-		r.next = (r.next + 1) % r.max
+	if old, ok := r.order.add(k); ok {
+		delete(r.set, old)
 	}
 	r.set[k] = struct{}{}
 	return true

@@ -10,17 +10,14 @@ type sessionKey struct{ group, session string }
 // It holds at most max sessions and forgets the oldest first; it is safe for
 // concurrent use.
 type sessionMap struct {
-	max int
-
 	// mu guards the fields below.
 	mu    sync.Mutex
 	users map[sessionKey]string
-	order []sessionKey // insertion order, used as a ring once full
-	next  int          // the oldest entry of order once it is full
+	order ring[sessionKey]
 }
 
 func newSessionMap(max int) *sessionMap {
-	return &sessionMap{max: max, users: map[sessionKey]string{}}
+	return &sessionMap{users: map[sessionKey]string{}, order: ring[sessionKey]{max: max}}
 }
 
 // user returns the user a session belongs to, or "".
@@ -39,12 +36,8 @@ func (m *sessionMap) put(group, session, user string) {
 		m.users[k] = user
 		return
 	}
-	if len(m.order) < m.max {
-		m.order = append(m.order, k)
-	} else {
-		delete(m.users, m.order[m.next])
-		m.order[m.next] = k
-		m.next = (m.next + 1) % m.max
+	if old, ok := m.order.add(k); ok {
+		delete(m.users, old)
 	}
 	m.users[k] = user
 }
