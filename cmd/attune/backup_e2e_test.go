@@ -5,10 +5,12 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -319,4 +321,78 @@ func TestBackupToS3(t *testing.T) {
 	if _, err := ts2.personalizeClient().DescribeDataset(ctx, &personalize.DescribeDatasetInput{DatasetArn: aws.String(ds["Items"])}); err != nil {
 		t.Errorf("DescribeDataset on the restored server: %v", err)
 	}
+}
+
+// TestBackupOfRunningBinary is the operator's case: `attune backup` runs as
+// its own process beside a real server process that is importing nothing
+// but taking PutEvents, and the server is then killed with SIGKILL. The
+// restore, served by the binary, holds the bulk data and every event
+// acknowledged before the backup began, each once.
+func TestBackupOfRunningBinary(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the real binary; skipped with -short")
+	}
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	server, url := startProcess(t, bin, dir)
+	ctx := t.Context()
+	pc := (&testServer{URL: url}).personalizeClient()
+	group, ds := seedGroup(t, ctx, pc, "bkbin")
+	const rows = 200000
+	var b strings.Builder
+	b.WriteString("USER_ID,ITEM_ID,EVENT_TYPE,TIMESTAMP\n")
+	for i := range rows {
+		fmt.Fprintf(&b, "u%d,i%d,VIEWED,%d\n", i%5000, i%20000, 1700000000+i)
+	}
+	csvPath := filepath.Join(t.TempDir(), "interactions.csv")
+	if err := os.WriteFile(csvPath, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if j := importAndWait(t, ctx, pc, "bkbin-import", ds["Interactions"], "file://"+csvPath, ""); aws.ToString(j.Status) != "ACTIVE" {
+		t.Fatalf("import: %s", aws.ToString(j.FailureReason))
+	}
+	_, trackingID := createTracker(t, ctx, pc, group, "bkbin-tracker")
+	load := startEventLoad(eventsClient(url, 0), trackingID)
+	deadline := time.Now().Add(30 * time.Second)
+	for len(load.ackedSoFar()) < 300 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	before := load.ackedSoFar()
+	folder := filepath.Join(t.TempDir(), "backup")
+	operator := func(args ...string) {
+		t.Helper()
+		if out, err := exec.Command(bin, args...).CombinedOutput(); err != nil {
+			t.Fatalf("attune %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	operator("backup", "--to", "file://"+folder+"/", "--data-dir", dir)
+	time.Sleep(50 * time.Millisecond)
+	if err := server.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = server.Wait()
+	load.Stop()
+	if len(before) < 300 {
+		t.Fatalf("only %d events acknowledged before the backup", len(before))
+	}
+
+	restored := filepath.Join(t.TempDir(), "restored")
+	operator("restore", "--from", "file://"+folder+"/", "--data-dir", restored)
+	server2, url2 := startProcess(t, bin, restored)
+	_, events := exportCSV(t, ctx, (&testServer{URL: url2}).personalizeClient(), ds["Interactions"], "bkbin-after", "PUT")
+	seen := map[string]int{}
+	for _, r := range events {
+		seen[r["EVENT_ID"]]++
+	}
+	for _, id := range before {
+		if seen[id] != 1 {
+			t.Fatalf("event %s, acknowledged before the backup, is in the restore %d times, want once", id, seen[id])
+		}
+	}
+	_ = server2.Process.Kill()
+	_ = server2.Wait()
+	if n := countRecords(t, restored, ds["Interactions"]); n != int64(rows+len(events)) {
+		t.Errorf("restored interactions = %d, want the %d imported and the %d sent", n, rows, len(events))
+	}
+	t.Logf("%d events acknowledged before the backup, %d in the restore, %d in all", len(before), len(events), len(load.ackedSoFar()))
 }

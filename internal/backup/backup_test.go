@@ -178,6 +178,24 @@ func TestCreateAndRestore(t *testing.T) {
 	if _, err := Create(ctx, dst, prefix, Options{DataDir: data, Snapshot: copySnapshot(data)}); errs.KindOf(err) != errs.Invalid {
 		t.Errorf("Create into a used folder = %v, want Invalid", err)
 	}
+	// What a killed backup left in the data dir goes at the next backup
+	// once it is a day old; a recent one may belong to a running backup.
+	stale, recent := filepath.Join(data, snapshotPrefix+"old"), filepath.Join(data, snapshotPrefix+"new")
+	writeTree(t, data, map[string]string{snapshotPrefix + "old/" + StoreFile: "x", snapshotPrefix + "new/" + StoreFile: "y"}, nil)
+	old := created.Add(-25 * time.Hour)
+	if err := os.Chtimes(stale, old, old); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Create(ctx, dst, prefix+"again/", Options{DataDir: data, Snapshot: copySnapshot(data), Now: func() time.Time { return created }}); err != nil {
+		t.Fatalf("second Create: %v", err)
+	}
+	if _, err := os.Stat(stale); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("day-old snapshot folder still there (%v)", err)
+	}
+	if _, err := os.Stat(recent); err != nil {
+		t.Errorf("recent snapshot folder removed: %v", err)
+	}
+	os.RemoveAll(recent)
 
 	restored := filepath.Join(t.TempDir(), "restored")
 	if _, err := Restore(ctx, dst, prefix, restored); err != nil {

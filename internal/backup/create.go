@@ -81,7 +81,8 @@ func Create(ctx context.Context, dst blob.Bucket, prefix string, opts Options) (
 
 	w := writer{dst: dst, prefix: prefix}
 	var res Result
-	tmp, err := os.MkdirTemp(opts.DataDir, ".backup-")
+	removeStaleSnapshots(opts.DataDir, opts.Now())
+	tmp, err := os.MkdirTemp(opts.DataDir, snapshotPrefix)
 	if err != nil {
 		return Result{}, fmt.Errorf("create snapshot folder: %w", err)
 	}
@@ -111,6 +112,31 @@ func Create(ctx context.Context, dst blob.Bucket, prefix string, opts Options) (
 		return Result{}, fmt.Errorf("write %s: %w", ManifestName, err)
 	}
 	return res, nil
+}
+
+// snapshotPrefix names the folders in the data dir that hold a store
+// snapshot while it is uploaded; staleSnapshot is the age after which one is
+// taken for what a killed backup left behind.
+const (
+	snapshotPrefix = ".backup-"
+	staleSnapshot  = 24 * time.Hour
+)
+
+// removeStaleSnapshots removes snapshot folders older than staleSnapshot,
+// best effort: a backup killed mid-way cannot remove its own.
+func removeStaleSnapshots(dataDir string, now time.Time) {
+	entries, err := os.ReadDir(dataDir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if !e.IsDir() || !strings.HasPrefix(e.Name(), snapshotPrefix) {
+			continue
+		}
+		if info, err := e.Info(); err == nil && now.Sub(info.ModTime()) > staleSnapshot {
+			_ = os.RemoveAll(filepath.Join(dataDir, e.Name()))
+		}
+	}
 }
 
 // writer uploads files and remembers what it wrote.
