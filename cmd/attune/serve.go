@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -53,7 +52,7 @@ type serveConfig struct {
 	eventsRate     float64
 	eventsQueue    int
 	addrFile       string
-	logLevel       string
+	logs           logConfig
 	accessKey      string
 	secretKey      string
 	quotas         quota.Limits
@@ -87,7 +86,7 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 	var corsSpec string
 	fs.StringVar(&corsSpec, "cors-origins", "", "comma-separated exact browser origins (https://shop.example.com,http://localhost:3000) that may call the runtime and events APIs; default none (env ATTUNE_CORS_ORIGINS)")
 	addTransportFlags(fs, &c.transport)
-	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error (env ATTUNE_LOG_LEVEL)")
+	addLogFlags(fs, &c.logs)
 	var quotaSpecs quotaFlag
 	fs.Var(&quotaSpecs, "quota", "raise or lower a quota, NAME=N, repeatable or comma-separated; see README (env ATTUNE_QUOTA)")
 	if err := fs.Parse(args); err != nil {
@@ -100,6 +99,9 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 		return c, err
 	}
 	if err := c.transport.check(); err != nil {
+		return c, usageError{err}
+	}
+	if err := c.logs.check(); err != nil {
 		return c, usageError{err}
 	}
 	q, err := quota.Parse(quotaSpecs)
@@ -129,23 +131,16 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 	return c, nil
 }
 
-func newLogger(level string, w io.Writer) (*slog.Logger, error) {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(level)); err != nil {
-		return nil, usageError{fmt.Errorf("--log-level %q: %w", level, err)}
-	}
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
-}
-
 func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	c, err := parseServe(args, getenv, stderr)
 	if err != nil {
 		return err
 	}
-	log, err := newLogger(c.logLevel, stderr)
+	log, accessLog, closeAccessLog, err := c.logs.open(stderr)
 	if err != nil {
 		return err
 	}
+	defer closeAccessLog()
 	if err := os.MkdirAll(c.dataDir, 0o700); err != nil {
 		return fmt.Errorf("create data dir: %w", err)
 	}
@@ -207,7 +202,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	console := web.New(web.Deps{Datasets: ds, Training: tr, Campaigns: cs, Runtime: sv}, web.Options{Credentials: credMap, Log: log, AccessKeys: keyring})
 	srv := api.New(api.Deps{Datasets: ds, Recipes: reg, Training: tr, Campaigns: cs, Runtime: sv, Events: ev,
 		Recommenders: tr, Batch: bs, Tags: tagging.New(st), Filters: fl, Console: console}, api.Options{Credentials: credMap, AccessKeys: keyring, Scope: scope,
-		CORSOrigins: c.corsOrigins}, log)
+		CORSOrigins: c.corsOrigins, AccessLog: accessLog}, log)
 
 	ln, err := net.Listen("tcp", c.listen)
 	if err != nil {

@@ -163,7 +163,7 @@ func (s *Service) Create(ctx context.Context, name string, policy []byte) (Creat
 		return Created{}, err
 	}
 	if err := s.Refresh(ctx); err != nil {
-		s.log.Warn("reload access keys after create", "err", err)
+		s.log.WarnContext(ctx, "reload access keys after create", "err", err)
 	}
 	return c, nil
 }
@@ -198,7 +198,7 @@ func (s *Service) Delete(ctx context.Context, accessKeyID string) error {
 		return err
 	}
 	if err := s.Refresh(ctx); err != nil {
-		s.log.Warn("reload access keys after delete", "err", err)
+		s.log.WarnContext(ctx, "reload access keys after delete", "err", err)
 	}
 	return nil
 }

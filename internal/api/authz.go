@@ -66,11 +66,11 @@ func (s *Server) authorize(r *http.Request, p protocol, accessKeyID string, body
 		case iam.Allowed:
 			continue
 		case iam.ExplicitDeny:
-			s.log.Info("access denied", "accessKeyId", accessKeyID, "action", action, "resource", errs.Echo(res), "reason", "explicit deny")
+			s.log.InfoContext(r.Context(), "access denied", "action", action, "resource", errs.Echo(res), "reason", "explicit deny")
 			return errs.E(errs.AccessDenied, "User: %s is not authorized to perform: %s on resource: %s with an explicit deny in an identity-based policy",
 				pr.ARN, action, errs.Echo(res))
 		default:
-			s.log.Info("access denied", "accessKeyId", accessKeyID, "action", action, "resource", errs.Echo(res), "reason", "no allow")
+			s.log.InfoContext(r.Context(), "access denied", "action", action, "resource", errs.Echo(res), "reason", "no allow")
 			return errs.E(errs.AccessDenied, "User: %s is not authorized to perform: %s on resource: %s because no identity-based policy allows the %s action",
 				pr.ARN, action, errs.Echo(res), action)
 		}

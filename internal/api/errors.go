@@ -89,7 +89,7 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, p prot
 	we := errorFor(p, k)
 	msg := errs.Message(err)
 	if k == errs.Internal {
-		log.Error("request failed", "requestId", w.Header().Get("X-Amzn-RequestId"), "path", r.URL.Path,
+		log.ErrorContext(r.Context(), "request failed", "path", r.URL.Path,
 			"target", r.Header.Get("X-Amz-Target"), "err", err)
 		msg = "internal error (request id " + w.Header().Get("X-Amzn-RequestId") + ")"
 	}

@@ -17,10 +17,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/attune-dev/attune/internal/arn"
 	"github.com/attune-dev/attune/internal/errs"
+	"github.com/attune-dev/attune/internal/reqlog"
 	"github.com/attune-dev/attune/internal/sigv4"
 )
 
@@ -43,6 +42,9 @@ type Options struct {
 	// CORSOrigins are the exact browser origins (as ParseOrigins returns
 	// them) that may call the runtime and events APIs; none when empty.
 	CORSOrigins []string
+	// AccessLog, when set, receives one record per request (requests.go);
+	// nil means no access log.
+	AccessLog *slog.Logger
 }
 
 // Server serves the Personalize APIs.
@@ -94,6 +96,10 @@ func New(deps Deps, opts Options, log *slog.Logger) *Server {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if _, ok := log.Handler().(*reqlog.Handler); !ok {
+		// Lines logged while serving carry the request id and access key.
+		log = slog.New(reqlog.NewHandler(log.Handler()))
+	}
 	s := &Server{opts: opts, keys: sigv4.NewKeyCache(0), log: log, control: map[string]operation{}, mux: http.NewServeMux(),
 		cors: newCORS(opts.CORSOrigins)}
 	registerDatasets(s.control, deps.Datasets)
@@ -141,6 +147,7 @@ func New(deps Deps, opts Options, log *slog.Logger) *Server {
 func (s *Server) Handle(pattern string, p protocol, fn func(ctx context.Context, body []byte) (any, error)) {
 	s.cors.addRoute(pattern)
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		setOperation(r, restOperations[r.URL.Path])
 		s.serveSigned(w, r, p, fn)
 	})
 }
@@ -148,11 +155,15 @@ func (s *Server) Handle(pattern string, p protocol, fn func(ctx context.Context,
 // ServeHTTP routes: X-Amz-Target selects the control plane; everything else
 // goes by path.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("X-Amzn-RequestId", uuid.NewString())
+	w, r, end := s.beginRequest(w, r)
+	defer end()
 	if s.cors.serve(w, r, s.log) {
 		return
 	}
 	if target := r.Header.Get("X-Amz-Target"); target != "" {
+		if name, ok := strings.CutPrefix(target, targetPrefix); ok && s.control[name] != nil {
+			setOperation(r, name)
+		}
 		s.serveSigned(w, r, controlPlane, func(ctx context.Context, body []byte) (any, error) {
 			return s.dispatch(ctx, target, body)
 		})
@@ -185,6 +196,7 @@ func (s *Server) serveSigned(w http.ResponseWriter, r *http.Request, p protocol,
 	}
 	body, id, err := s.signedBody(w, r, p)
 	if err == nil {
+		setAccessKeyID(r, id.AccessKeyID)
 		err = s.authorize(r, p, id.AccessKeyID, body)
 	}
 	if err != nil {

@@ -74,6 +74,7 @@ func (s *Server) signedBody(w http.ResponseWriter, r *http.Request, p protocol) 
 // logRejected logs a refused signature with the access key id the request
 // named (never a secret) and the client address, for spotting guessing.
 func (s *Server) logRejected(w http.ResponseWriter, r *http.Request, err error) {
-	s.log.Warn("signature rejected", "accessKeyId", sigv4.AccessKeyIDOf(r.Header), "client", r.RemoteAddr,
-		"kind", errs.KindOf(err).String(), "reason", errs.Message(err), "requestId", w.Header().Get("X-Amzn-RequestId"))
+	// The request's log context has no access key yet: name the claimed one.
+	s.log.WarnContext(r.Context(), "signature rejected", "accessKeyId", sigv4.AccessKeyIDOf(r.Header), "client", r.RemoteAddr,
+		"kind", errs.KindOf(err).String(), "reason", errs.Message(err))
 }

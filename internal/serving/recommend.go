@@ -274,7 +274,7 @@ func (s *Service) Recommend(ctx context.Context, r Request) (*Result, error) {
 		}
 	}
 	l.attachMetadata(items, r.MetadataColumns)
-	s.logContext(r, id)
+	s.logContext(ctx, r, id)
 	return &Result{Items: items, RecommendationID: id, Context: r.Context}, nil
 }
 
@@ -473,9 +473,9 @@ func nameColumn(cat *corpus.Entities) string {
 	return ""
 }
 
-func (s *Service) logContext(r Request, id string) {
+func (s *Service) logContext(ctx context.Context, r Request, id string) {
 	if len(r.Context) > 0 {
-		s.log.Debug("recommendation context", "campaign", r.Campaign, "recommendationId", id, "userId", r.UserID, "context", r.Context)
+		s.log.DebugContext(ctx, "recommendation context", "campaign", r.Campaign, "recommendationId", id, "userId", r.UserID, "context", r.Context)
 	}
 }
 
@@ -566,7 +566,7 @@ func (s *Service) Rank(ctx context.Context, r Request) (*Result, error) {
 	}
 	l.attachMetadata(items, r.MetadataColumns)
 	id := s.newRecommendationID()
-	s.logContext(r, id)
+	s.logContext(ctx, r, id)
 	return &Result{Items: items, RecommendationID: id, Context: r.Context}, nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/attune-dev/attune/internal/errs"
+	"github.com/attune-dev/attune/internal/reqlog"
 	"github.com/attune-dev/attune/internal/sigv4"
 )
 
@@ -128,8 +129,12 @@ func sessionToken(r *http.Request) string {
 // been deleted.
 func (c *console) authed(h func(w http.ResponseWriter, r *http.Request) error) func(w http.ResponseWriter, r *http.Request) error {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		if _, err := c.caller(r); err != nil {
+		who, err := c.caller(r)
+		if err != nil {
 			return err
+		}
+		if rq := reqlog.From(r.Context()); rq != nil {
+			rq.SetAccessKeyID(who.keyID) // lines logged for this request name the signed-in key
 		}
 		return h(w, r)
 	}
@@ -145,7 +150,7 @@ func (c *console) login(w http.ResponseWriter, r *http.Request) error {
 	// body read nor its guess checked.
 	client := clientAddr(r)
 	if wait := c.logins.take(client); wait > 0 {
-		c.opts.Log.Warn("console sign-in refused: too many failures", "client", r.RemoteAddr)
+		c.opts.Log.WarnContext(r.Context(), "console sign-in refused: too many failures", "client", r.RemoteAddr)
 		return tooManyLogins(w, wait)
 	}
 	var in loginIn
@@ -153,7 +158,7 @@ func (c *console) login(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if !c.checkLogin(in.AccessKeyID, in.SecretAccessKey) {
-		c.opts.Log.Warn("console sign-in failed", "accessKeyId", sigv4.LoggableKeyID(in.AccessKeyID), "client", r.RemoteAddr)
+		c.opts.Log.WarnContext(r.Context(), "console sign-in failed", "accessKeyId", sigv4.LoggableKeyID(in.AccessKeyID), "client", r.RemoteAddr)
 		return errs.E(errs.Unauthenticated, "unknown access key id or wrong secret access key")
 	}
 	c.logins.refund(client)

@@ -181,7 +181,7 @@ func (c *console) createKey(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	c.opts.Log.Info("access key created in the console", "accessKeyId", k.AccessKeyID, "name", k.Name)
+	c.opts.Log.InfoContext(r.Context(), "access key created in the console", "newAccessKeyId", k.AccessKeyID, "name", k.Name)
 	writeJSON(w, http.StatusOK, createdOut{AccessKeyID: k.AccessKeyID, SecretAccessKey: k.SecretAccessKey, Name: k.Name})
 	return nil
 }
@@ -191,7 +191,7 @@ func (c *console) deleteKey(w http.ResponseWriter, r *http.Request) error {
 	if err := c.opts.AccessKeys.Delete(r.Context(), id); err != nil {
 		return err
 	}
-	c.opts.Log.Info("access key deleted in the console", "accessKeyId", errs.Echo(id))
+	c.opts.Log.InfoContext(r.Context(), "access key deleted in the console", "deletedAccessKeyId", errs.Echo(id))
 	writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
 	return nil
 }

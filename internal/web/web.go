@@ -159,7 +159,7 @@ func (c *console) adapt(h func(w http.ResponseWriter, r *http.Request) error) ht
 		if status == http.StatusInternalServerError {
 			// The api server sets the request id on every response.
 			id := w.Header().Get("X-Amzn-RequestId")
-			c.opts.Log.Error("console request", "requestId", id, "method", r.Method, "path", r.URL.Path, "err", err)
+			c.opts.Log.ErrorContext(r.Context(), "console request", "method", r.Method, "path", r.URL.Path, "err", err)
 			if id != "" {
 				msg = "internal error (request id " + id + ")"
 			}

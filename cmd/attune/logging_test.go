@@ -1,0 +1,81 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestLogConfig(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name    string
+		c       logConfig
+		wantErr string // a flag name the error must mention; "" for none
+	}{
+		{"defaults", logConfig{level: "info", format: "text"}, ""},
+		{"json to a file", logConfig{level: "warn", format: "json", accessLog: filepath.Join(dir, "access.log")}, ""},
+		{"access log on stderr", logConfig{level: "debug", format: "text", accessLog: "stderr"}, ""},
+		{"bad level", logConfig{level: "loud", format: "text"}, "--log-level"},
+		{"bad format", logConfig{level: "info", format: "xml"}, "--log-format"},
+		{"relative access log", logConfig{level: "info", format: "text", accessLog: "access.log"}, "--access-log"},
+		{"access log in a missing folder", logConfig{level: "info", format: "text", accessLog: filepath.Join(dir, "no", "access.log")}, "--access-log"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var stderr bytes.Buffer
+			log, access, closeFn, err := tc.c.open(&stderr)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("open(%+v) error = %v, want one naming %s", tc.c, err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("open(%+v) = %v", tc.c, err)
+			}
+			defer closeFn()
+			if log == nil || (access == nil) != (tc.c.accessLog == "") {
+				t.Fatalf("open(%+v) = log %v, access %v", tc.c, log, access)
+			}
+		})
+	}
+}
+
+// TestAccessLogFileIsAppended checks that the access log goes to its file in
+// the log format, at Info even when --log-level is higher, and that a restart
+// appends rather than truncates.
+func TestAccessLogFileIsAppended(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "access.log")
+	c := logConfig{level: "error", format: "json", accessLog: path}
+	for i := range 2 {
+		var stderr bytes.Buffer
+		_, access, closeFn, err := c.open(&stderr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		access.Info("access", "n", i)
+		if err := closeFn(); err != nil {
+			t.Fatal(err)
+		}
+		if stderr.Len() != 0 {
+			t.Errorf("access line went to stderr too: %q", stderr.String())
+		}
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("access log has %d lines, want 2: %q", len(lines), b)
+	}
+	for i, l := range lines {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(l), &m); err != nil || m["n"] != float64(i) {
+			t.Errorf("line %d = %q (%v), want JSON with n=%d", i, l, err, i)
+		}
+	}
+}
