@@ -59,6 +59,7 @@ type serveConfig struct {
 	localRoots     string
 	corsOrigins    []string
 	transport      transportConfig
+	memory         memoryConfig
 }
 
 // parseServe reads flags, falling back to ATTUNE_* environment variables for
@@ -87,6 +88,7 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 	fs.StringVar(&corsSpec, "cors-origins", "", "comma-separated exact browser origins (https://shop.example.com,http://localhost:3000) that may call the runtime and events APIs; default none (env ATTUNE_CORS_ORIGINS)")
 	addTransportFlags(fs, &c.transport)
 	addLogFlags(fs, &c.logs)
+	addMemoryFlags(fs, &c.memory)
 	var quotaSpecs quotaFlag
 	fs.Var(&quotaSpecs, "quota", "raise or lower a quota, NAME=N, repeatable or comma-separated; see README (env ATTUNE_QUOTA)")
 	if err := fs.Parse(args); err != nil {
@@ -102,6 +104,9 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 		return c, usageError{err}
 	}
 	if err := c.logs.check(); err != nil {
+		return c, usageError{err}
+	}
+	if err := c.memory.check(); err != nil {
 		return c, usageError{err}
 	}
 	q, err := quota.Parse(quotaSpecs)
@@ -188,7 +193,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	sv := serving.New(st, artifacts, reg, serving.Options{MaxHistory: c.maxHistory, Filters: fl, ExactScoring: c.exactScoring}, log)
 	cs := campaign.New(st, campaignVersions{tr}, campaignDeployer{sv}, campaign.Options{Scope: scope, Quotas: c.quotas}, time.Now, log)
 
-	ev := events.New(st, sv, events.Options{Scope: scope, RateLimit: c.eventsRate, QueueSize: c.eventsQueue}, time.Now, log)
+	ev := events.New(st, sv, events.Options{Scope: scope, RateLimit: c.eventsRate, QueueSize: c.eventsQueue, StoreTimeout: c.memory.storeTimeout}, time.Now, log)
 	ds.SetForgetter(userForgetter{sv: sv, ev: ev})
 
 	tr.SetDeployer(recommenderDeployer{sv})

@@ -65,11 +65,17 @@ type countingStore struct {
 	store.Store
 	calls atomic.Int64
 	delay time.Duration
+	// hang, when set, blocks AppendChunks until the channel is closed,
+	// whatever its context says: a store that hangs.
+	hang atomic.Pointer[chan struct{}]
 }
 
 func (c *countingStore) AppendChunks(ctx context.Context, cs []store.Chunk) ([]int64, error) {
 	c.calls.Add(1)
 	time.Sleep(c.delay)
+	if h := c.hang.Load(); h != nil {
+		<-*h
+	}
 	return c.Store.AppendChunks(ctx, cs)
 }
 

@@ -29,6 +29,10 @@ type PutEventsInput struct {
 // An anonymous event (no userId) of a session that an earlier call tied to
 // a user is stored and observed as that user's.
 func (s *Service) PutEvents(ctx context.Context, in PutEventsInput) error {
+	return s.bounded(ctx, func(ctx context.Context) error { return s.putEvents(ctx, in) })
+}
+
+func (s *Service) putEvents(ctx context.Context, in PutEventsInput) error {
 	var p problems
 	checkLen(&p, "trackingId", in.TrackingID, 256, false)
 	checkLen(&p, "sessionId", in.SessionID, 256, false)
@@ -143,6 +147,10 @@ func (s *Service) PutUsers(ctx context.Context, datasetARN string, users []Entit
 }
 
 func (s *Service) putEntities(ctx context.Context, typ schema.DatasetType, list, idMember, datasetARN string, es []Entity, limit int) error {
+	return s.bounded(ctx, func(ctx context.Context) error { return s.putEntitiesBounded(ctx, typ, list, idMember, datasetARN, es, limit) })
+}
+
+func (s *Service) putEntitiesBounded(ctx context.Context, typ schema.DatasetType, list, idMember, datasetARN string, es []Entity, limit int) error {
 	var p problems
 	switch n := len(es); {
 	case n == 0:

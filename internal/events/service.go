@@ -69,12 +69,17 @@ type Options struct {
 	// (about 40 bytes each); the oldest are forgotten first. Training skips
 	// repeated ids over all stored events regardless. 0 means 262,144.
 	MaxRecentEventIDs int
+	// StoreTimeout bounds the store work of one Put* call: its lookups,
+	// and the wait for its group commit (the commit itself runs under the
+	// same deadline). A call that runs out answers errs.Busy instead of
+	// hanging on a slow store. 0 means 5s.
+	StoreTimeout time.Duration
 }
 
 // DefaultOptions returns the defaults described on Options.
 func DefaultOptions() Options {
 	return Options{Scope: arn.Scope{Region: "us-east-1", Account: "000000000000"}, QueueSize: 4096, MaxBatchRows: 8192,
-		SchemaTTL: time.Second, MaxSessions: 1_000_000, Poll: time.Second, MaxRecentEventIDs: 1 << 18}
+		SchemaTTL: time.Second, MaxSessions: 1_000_000, Poll: time.Second, MaxRecentEventIDs: 1 << 18, StoreTimeout: 5 * time.Second}
 }
 
 // Service implements event trackers and the events API. All methods are
@@ -129,6 +134,9 @@ func New(st Storage, obs Observer, opts Options, now func() time.Time, log *slog
 	}
 	if opts.MaxRecentEventIDs <= 0 {
 		opts.MaxRecentEventIDs = d.MaxRecentEventIDs
+	}
+	if opts.StoreTimeout <= 0 {
+		opts.StoreTimeout = d.StoreTimeout
 	}
 	if opts.RateBurst <= 0 {
 		opts.RateBurst = max(10, int(opts.RateLimit))

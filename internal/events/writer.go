@@ -147,7 +147,9 @@ func (s *Service) commit(ctx context.Context, batch []*request, builders map[*la
 		chunks[i] = store.Chunk{Dataset: l.datasetARN, Source: store.Put, Rows: b.Len(), Data: b.Encode()}
 		b.Reset()
 	}
-	_, err := s.st.AppendChunks(ctx, chunks)
+	cctx, cancel := context.WithTimeout(ctx, s.opts.StoreTimeout)
+	_, err := s.st.AppendChunks(cctx, chunks)
+	cancel()
 	if err != nil {
 		err = fmt.Errorf("events: write %d rows of %d requests: %w", rows, len(batch), err)
 	} else if s.obs != nil {
