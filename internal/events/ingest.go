@@ -147,7 +147,9 @@ func (s *Service) PutUsers(ctx context.Context, datasetARN string, users []Entit
 }
 
 func (s *Service) putEntities(ctx context.Context, typ schema.DatasetType, list, idMember, datasetARN string, es []Entity, limit int) error {
-	return s.bounded(ctx, func(ctx context.Context) error { return s.putEntitiesBounded(ctx, typ, list, idMember, datasetARN, es, limit) })
+	return s.bounded(ctx, func(ctx context.Context) error {
+		return s.putEntitiesBounded(ctx, typ, list, idMember, datasetARN, es, limit)
+	})
 }
 
 func (s *Service) putEntitiesBounded(ctx context.Context, typ schema.DatasetType, list, idMember, datasetARN string, es []Entity, limit int) error {
