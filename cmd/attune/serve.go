@@ -178,8 +178,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if share == 0 {
 		share = -1 // 0 on the command line means "fail on any bad row"; Options reads 0 as the default
 	}
+	imports := &importNotifier{}
 	ds := dataset.New(st, locs, dataset.Options{Scope: scope, MaxBadRowShare: share, Workers: c.importWorkers, Quotas: c.quotas,
-		MaxActiveImports: c.quotas.Get(quota.ActiveImportJobs)}, time.Now, log)
+		MaxActiveImports: c.quotas.Get(quota.ActiveImportJobs), Changed: imports.changed}, time.Now, log)
 
 	artifacts, err := local.New(filepath.Join(c.dataDir, "artifacts"))
 	if err != nil {
@@ -191,6 +192,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 
 	fl := campaign.NewFilters(st, filterSchemas{ds}, campaign.Options{Scope: scope, Quotas: c.quotas}, time.Now, log)
 	sv := serving.New(st, artifacts, reg, serving.Options{MaxHistory: c.maxHistory, Filters: fl, ExactScoring: c.exactScoring}, log)
+	imports.sv.Store(sv)
 	cs := campaign.New(st, campaignVersions{tr}, campaignDeployer{sv}, campaign.Options{Scope: scope, Quotas: c.quotas}, time.Now, log)
 
 	ev := events.New(st, sv, events.Options{Scope: scope, RateLimit: c.eventsRate, QueueSize: c.eventsQueue, StoreTimeout: c.memory.storeTimeout}, time.Now, log)

@@ -256,6 +256,7 @@ func (s *Service) importFiles(ctx context.Context, j *ImportJob) (*Report, error
 	if err := s.st.CommitImport(ctx, d.ARN, j.ARN, j.ImportMode == ImportFull); err != nil {
 		return rep, fmt.Errorf("commit import: %w", err)
 	}
+	s.changed(d.ARN)
 	return rep, nil
 }
 

@@ -60,6 +60,17 @@ type Options struct {
 	// Quotas caps dataset groups, schemas and pending data deletion jobs;
 	// the zero value holds Personalize's defaults.
 	Quotas quota.Limits
+	// Changed, when not nil, is told the dataset ARN after an import job
+	// committed its rows or a dataset's records were deleted, so that
+	// serving knows its in-memory copy is stale. It must return quickly.
+	Changed func(datasetARN string)
+}
+
+// changed calls Options.Changed, if set.
+func (s *Service) changed(datasetARN string) {
+	if s.opts.Changed != nil {
+		s.opts.Changed(datasetARN)
+	}
 }
 
 // DefaultOptions returns the defaults described on Options.
@@ -408,6 +419,7 @@ func (s *Service) DeleteDataset(ctx context.Context, datasetARN string) error {
 	if err := s.st.DeleteRecords(ctx, d.ARN); err != nil {
 		return err
 	}
+	s.changed(d.ARN)
 	// Import jobs are kept, as Personalize keeps them: they are history.
 	return datasets.Delete(ctx, s.st, d.ARN)
 }

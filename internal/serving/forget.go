@@ -5,14 +5,19 @@ package serving
 // to them leave the in-memory state at once, the loaded models' factors for
 // them are ignored from the next request on (a model trained before the
 // deletion still holds them until it is retrained and redeployed, so this
-// lasts for the life of the process), and the group's histories and
+// lasts for as long as the group is loaded), and the group's histories and
 // catalogues are rebuilt from the store in the background so that
 // popularity counts and Users metadata no longer include them. A user who
 // sends events afterwards starts a new history.
 func (s *Service) Forget(groupARN string, users, sessions map[string]struct{}) {
-	g, err := s.groupFor(groupARN)
-	if err != nil {
-		return // not a dataset group ARN: nothing of it was ever loaded
+	s.mu.Lock()
+	g := s.groups[groupARN]
+	s.mu.Unlock()
+	if g == nil {
+		// Nothing of the group is in memory; a later deploy reads the
+		// store, which no longer holds the users, and so serves no
+		// factors of theirs (see newLoaded).
+		return
 	}
 	g.mu.Lock()
 	merged := make(map[string]struct{}, len(users))
@@ -30,13 +35,7 @@ func (s *Service) Forget(groupARN string, users, sessions map[string]struct{}) {
 	}
 	g.mu.Unlock()
 	g.histStale.Store(true)
-	if !g.queued.Swap(true) {
-		select {
-		case s.reloads <- g:
-		default:
-			g.queued.Store(false)
-		}
-	}
+	s.queueReload(g)
 }
 
 // isForgotten reports whether Forget was told about a user of the group.

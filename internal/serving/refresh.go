@@ -30,7 +30,11 @@ func (s *Service) refreshed(ctx context.Context, campaign string, l *loaded) *lo
 		return l
 	}
 	l.refreshAt.Store(now.Add(l.refreshEvery).UnixNano())
-	in := l.g.hist.Load().interactions(l.d.Filter.EventType, l.d.Filter.MinEventValue)
+	h := l.g.hist.Load()
+	if h == nil {
+		return l
+	}
+	in := h.interactions(l.d.Filter.EventType, l.d.Filter.MinEventValue)
 	m, err := l.m.(recipe.Refresher).Refresh(ctx, in, l.meta.Params)
 	if err != nil {
 		s.log.Warn("re-evaluate model", "campaign", campaign, "recipe", l.meta.Recipe, "err", err)

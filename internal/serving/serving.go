@@ -137,9 +137,16 @@ type group struct {
 	catalog      atomic.Pointer[corpus.Entities] // items
 	users        atomic.Pointer[corpus.Entities]
 	// itemsStale and usersStale say a catalogue changed since it was
-	// loaded, histStale that deleted users call for rebuilding everything;
-	// queued that the group waits in Service.reloads.
-	itemsStale, usersStale, histStale, queued atomic.Bool
+	// loaded, histStale that deleted users call for rebuilding everything,
+	// bulkStale that an interactions import calls for reading the
+	// histories again at the next deploy; queued that the group waits in
+	// Service.reloads.
+	itemsStale, usersStale, histStale, bulkStale, queued atomic.Bool
+	// loadMu serialises deploys reading the group from the store.
+	loadMu sync.Mutex
+	// deploying counts deploys of the group in progress; guarded by
+	// Service.mu.
+	deploying int
 	// forgotten holds users a data deletion job removed (see Forget); nil
 	// when none.
 	forgotten atomic.Pointer[map[string]struct{}]
@@ -192,8 +199,9 @@ func (s *Service) cloneTableLocked() map[string]*slot {
 	return next
 }
 
-// Deploy loads d's model, the group's histories and item catalogue, then
-// swaps them in atomically: until it returns, requests keep being answered
+// Deploy loads d's model and, unless another deployment of the group
+// already holds them, the group's histories and catalogues, then swaps the
+// deployment in atomically: until it returns, requests keep being answered
 // by the campaign's previous deployment, if any. Errors: errs.Invalid for
 // an unreadable artifact, or the underlying store or bucket error.
 func (s *Service) Deploy(ctx context.Context, d Deployment) error {
@@ -206,11 +214,12 @@ func (s *Service) Deploy(ctx context.Context, d Deployment) error {
 		// Built before the swap, so requests keep the old model meanwhile.
 		m = ix.WithIndex(recipe.IndexOptions{MinItems: s.opts.IndexMinItems, Share: s.opts.IndexShare, Seed: 1})
 	}
-	g, err := s.groupFor(d.Group)
+	g, err := s.acquireGroup(d.Group)
 	if err != nil {
 		return err
 	}
-	if err := s.refreshGroup(ctx, g); err != nil {
+	defer s.releaseGroup(g)
+	if err := s.prepareGroup(ctx, g); err != nil {
 		return fmt.Errorf("deploy %s: %w", d.Campaign, err)
 	}
 	l := newLoaded(d, meta, m, g, s.opts.Now())
@@ -274,12 +283,19 @@ func (s *Service) refreshGroup(ctx context.Context, g *group) error {
 }
 
 // Undeploy forgets a campaign; later requests for it get errs.NotFound.
+// The group's live state goes with its last deployment.
 func (s *Service) Undeploy(campaign string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	next := s.cloneTableLocked()
+	old := next[campaign]
 	delete(next, campaign)
 	s.table.Store(&next)
+	if old != nil {
+		if l := old.cur.Load(); l != nil {
+			s.dropUnusedLocked(l.g)
+		}
+	}
 }
 
 // Deployed returns the solution version a campaign serves, or "" when it
@@ -323,13 +339,8 @@ func (s *Service) Observe(u corpus.Update) {
 	if u.UsersChanged {
 		g.usersStale.Store(true)
 	}
-	if (u.ItemsChanged || u.UsersChanged) && !g.queued.Swap(true) {
-		select {
-		case s.reloads <- g:
-		default:
-			// The queue is full of reloads that will read the newest rows anyway.
-			g.queued.Store(false)
-		}
+	if u.ItemsChanged || u.UsersChanged {
+		s.queueReload(g)
 	}
 }
 
@@ -342,11 +353,20 @@ func (s *Service) Run(ctx context.Context) error {
 			return nil
 		case g := <-s.reloads:
 			g.queued.Store(false)
+			s.mu.Lock()
+			dropped := s.groups[g.arn] != g
+			s.mu.Unlock()
+			if dropped {
+				continue // no deployment serves it any more
+			}
 			if g.histStale.Swap(false) && g.hist.Load() != nil {
 				// A group no campaign loaded has nothing to rebuild.
 				g.itemsStale.Store(false)
 				g.usersStale.Store(false)
-				if err := s.refreshGroup(ctx, g); err != nil && ctx.Err() == nil {
+				g.loadMu.Lock()
+				err := s.refreshGroup(ctx, g)
+				g.loadMu.Unlock()
+				if err != nil && ctx.Err() == nil {
 					s.log.Error("reload group after a data deletion", "group", g.arn, "err", err)
 				}
 				continue // refreshGroup reloaded both catalogues too
