@@ -39,7 +39,9 @@ func countingService(f *fixture) (*Service, *scanCounter) {
 		slog.New(slog.NewTextHandler(io.Discard, nil))), sc
 }
 
-func campaignARN(name string) string { return "arn:aws:personalize:us-east-1:000000000000:campaign/" + name }
+func campaignARN(name string) string {
+	return "arn:aws:personalize:us-east-1:000000000000:campaign/" + name
+}
 
 func viewed(user, item string, at int64) corpus.Event {
 	return corpus.Event{User: user, Item: item, Type: "VIEWED", Time: at, Value: float32(math.NaN())}
