@@ -56,6 +56,12 @@ type eventLoad struct {
 }
 
 func startEventLoad(ec *personalizeevents.Client, trackingID string) *eventLoad {
+	return startEventLoadAs(ec, trackingID, "load")
+}
+
+// startEventLoadAs is startEventLoad with event, session and user ids that
+// start with prefix, so loads run one after another never share an event id.
+func startEventLoadAs(ec *personalizeevents.Client, trackingID, prefix string) *eventLoad {
 	l := &eventLoad{stop: make(chan struct{}), done: make(chan struct{})}
 	go func() {
 		defer close(l.done)
@@ -68,13 +74,13 @@ func startEventLoad(ec *personalizeevents.Client, trackingID string) *eventLoad 
 			evs := make([]etypes.Event, 5)
 			ids := make([]string, len(evs))
 			for k := range evs {
-				ids[k] = fmt.Sprintf("load-%d-%d", n, k)
+				ids[k] = fmt.Sprintf("%s-%d-%d", prefix, n, k)
 				evs[k] = etypes.Event{EventId: aws.String(ids[k]), EventType: aws.String("VIEWED"), ItemId: aws.String(fmt.Sprint("load-item-", k)),
 					SentAt: aws.Time(time.Unix(1750000000+int64(n), 0))}
 			}
 			start := time.Now()
 			_, err := ec.PutEvents(context.Background(), &personalizeevents.PutEventsInput{TrackingId: aws.String(trackingID),
-				SessionId: aws.String("load-session"), UserId: aws.String(fmt.Sprint("load-user-", n%7)), EventList: evs})
+				SessionId: aws.String(prefix + "-session"), UserId: aws.String(fmt.Sprint(prefix, "-user-", n%7)), EventList: evs})
 			if err == nil {
 				l.mu.Lock()
 				l.acked = append(l.acked, ids...)
