@@ -479,11 +479,13 @@ func (w *crashWorld) startExport(ctx context.Context, r int) error {
 func (w *crashWorld) settleExport(t *testing.T, r int, acked bool) bool {
 	ctx, pc := t.Context(), w.proc.personalize()
 	arn := "arn:aws:personalize:us-east-1:000000000000:dataset-export-job/" + jobName("export", r)
+	var failure string
 	first, st, found := w.waitJob(t, "export", func() (string, error) {
 		o, err := pc.DescribeDatasetExportJob(ctx, &personalize.DescribeDatasetExportJobInput{DatasetExportJobArn: aws.String(arn)})
 		if err != nil {
 			return "", err
 		}
+		failure = aws.ToString(o.DatasetExportJob.FailureReason)
 		return aws.ToString(o.DatasetExportJob.Status), nil
 	}, "ACTIVE", "CREATE FAILED")
 	t.Logf("acknowledged %v, found %v, at restart %q, ended %q", acked, found, first, st)
@@ -494,7 +496,7 @@ func (w *crashWorld) settleExport(t *testing.T, r int, acked bool) bool {
 		return false
 	}
 	if st != "ACTIVE" {
-		t.Errorf("export ended %s; an interrupted one must run again", st)
+		t.Errorf("export ended %s (%s); an interrupted one must run again", st, failure)
 		return first != st
 	}
 	rows := readExport(t, filepath.Join(w.exportDir, jobName("export", r)+".csv"))

@@ -37,6 +37,11 @@ type ExportJob struct {
 	// Report is Attune's account of what was written. Personalize has no
 	// such member; it is sent as an extra member that AWS clients ignore.
 	Report *ExportReport
+	// Attempts counts the runs of this job that started writing: a job a
+	// crash interrupted runs again, and from its second attempt on the
+	// output file may be the interrupted run's, so it is replaced instead
+	// of refused as an existing file.
+	Attempts int
 }
 
 // ExportReport describes the output of a finished export.
@@ -150,6 +155,7 @@ func (s *Service) runExport(ctx context.Context, jobARN string) {
 			return errs.E(errs.InUse, "export job %s is %s", j.ARN, j.Status)
 		}
 		j.Status = StatusCreateInProgress
+		j.Attempts++
 		return nil
 	})
 	if err != nil {
@@ -227,7 +233,12 @@ func (s *Service) export(ctx context.Context, j *ExportJob) (*ExportReport, erro
 		pw.CloseWithError(err) // nil closes with io.EOF: the end of the file
 		written <- err
 	}()
-	perr := s.locs.Create(ctx, uri, pr)
+	var perr error
+	if j.Attempts > 1 {
+		perr = s.locs.Put(ctx, uri, pr) // an interrupted attempt may have written it
+	} else {
+		perr = s.locs.Create(ctx, uri, pr)
+	}
 	pr.CloseWithError(errStopScan) // unblocks the writer if Put stopped reading early
 	werr := <-written
 	if werr != nil && !errors.Is(werr, errStopScan) {

@@ -26,6 +26,9 @@ type locations interface {
 	// Create writes an object (export output); it never replaces a local
 	// file (see blob.Locations.Create).
 	Create(ctx context.Context, uri string, r io.Reader) error
+	// Put writes an object, replacing one: the output of an export that a
+	// crash interrupted, when it runs again.
+	Put(ctx context.Context, uri string, r io.Reader) error
 }
 
 // confineLocation checks a client's location against what the server lets
