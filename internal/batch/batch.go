@@ -52,9 +52,9 @@ type Job struct {
 	// Lines and Errors count the input lines answered and those answered
 	// with an error (Attune's account; AWS clients ignore it).
 	Lines, Errors int64
-	// Written lists the output files this job has completed. Outputs are
-	// created without replacing anything, except these: a job rerun after a
-	// restart writes them again.
+	// Written lists the output files this job has started writing (recorded
+	// before the write). Outputs are created without replacing anything,
+	// except these: a job rerun after a restart writes them again.
 	Written []string
 }
 
@@ -390,12 +390,10 @@ func (s *Service) process(ctx context.Context, j *Job) (lines, bad int64, err er
 	}
 	for _, f := range files {
 		outURI := j.OutputPath + path.Base(f) + ".out"
-		n, b, err := s.processFile(ctx, j, key, recipeType, f, outURI)
-		lines, bad = lines+n, bad+b
-		if err != nil {
-			return lines, bad, err
-		}
-		if !slices.Contains(j.Written, outURI) {
+		// Recorded before writing: a crash right after the write must not
+		// leave a file a rerun refuses to replace.
+		replace := slices.Contains(j.Written, outURI)
+		if !replace {
 			j.Written = append(j.Written, outURI)
 			if _, err := kindOf(j.ARN).Update(ctx, s.st, j.ARN, s.now, func(stored *Job) error {
 				stored.Written = j.Written
@@ -403,6 +401,11 @@ func (s *Service) process(ctx context.Context, j *Job) (lines, bad int64, err er
 			}); err != nil {
 				return lines, bad, fmt.Errorf("record output %s: %w", outURI, err)
 			}
+		}
+		n, b, err := s.processFile(ctx, j, key, recipeType, f, outURI, replace)
+		lines, bad = lines+n, bad+b
+		if err != nil {
+			return lines, bad, err
 		}
 	}
 	return lines, bad, nil
@@ -445,9 +448,9 @@ type outputItems struct {
 }
 
 // processFile streams one input file into outURI ("<name>.out" in the
-// output folder). The output is created new, or replaces one this job wrote
-// before a restart (j.Written), never anything else.
-func (s *Service) processFile(ctx context.Context, j *Job, key, recipeType, file, outURI string) (lines, bad int64, err error) {
+// output folder). The output is created new, or, when replace is true,
+// replaces one this job wrote before a restart (j.Written), never anything else.
+func (s *Service) processFile(ctx context.Context, j *Job, key, recipeType, file, outURI string, replace bool) (lines, bad int64, err error) {
 	rc, err := s.locs.Open(ctx, file)
 	if err != nil {
 		return 0, 0, err
@@ -496,7 +499,7 @@ func (s *Service) processFile(ctx context.Context, j *Job, key, recipeType, file
 		}
 		pw.CloseWithError(werr)
 	}()
-	if slices.Contains(j.Written, outURI) {
+	if replace {
 		err = s.locs.Put(ctx, outURI, pr)
 	} else {
 		err = s.locs.Create(ctx, outURI, pr)
