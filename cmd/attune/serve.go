@@ -23,6 +23,7 @@ import (
 	"github.com/attune-dev/attune/internal/campaign"
 	"github.com/attune-dev/attune/internal/dataset"
 	"github.com/attune-dev/attune/internal/events"
+	"github.com/attune-dev/attune/internal/metrics"
 	"github.com/attune-dev/attune/internal/quota"
 	"github.com/attune-dev/attune/internal/serving"
 	"github.com/attune-dev/attune/internal/store"
@@ -60,6 +61,7 @@ type serveConfig struct {
 	corsOrigins    []string
 	transport      transportConfig
 	memory         memoryConfig
+	admin          adminConfig
 }
 
 // parseServe reads flags, falling back to ATTUNE_* environment variables for
@@ -89,6 +91,7 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 	addTransportFlags(fs, &c.transport)
 	addLogFlags(fs, &c.logs)
 	addMemoryFlags(fs, &c.memory)
+	addAdminFlags(fs, &c.admin)
 	var quotaSpecs quotaFlag
 	fs.Var(&quotaSpecs, "quota", "raise or lower a quota, NAME=N, repeatable or comma-separated; see README (env ATTUNE_QUOTA)")
 	if err := fs.Parse(args); err != nil {
@@ -107,6 +110,9 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 		return c, usageError{err}
 	}
 	if err := c.memory.check(); err != nil {
+		return c, usageError{err}
+	}
+	if err := c.admin.check(c.listen, flagSet(fs, "admin-listen"), getenv); err != nil {
 		return c, usageError{err}
 	}
 	q, err := quota.Parse(quotaSpecs)
@@ -173,6 +179,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		openers[blob.SchemeFile] = fileOpen
 	}
 	locs := blob.NewLocations(openers)
+	promReg := metrics.NewRegistry() // Prometheus collectors, served on the admin port (admin.go)
+	met := metrics.New(promReg)
 	scope := arn.Scope{Region: c.region, Account: c.account}
 	share := c.maxBadRowShare
 	if share == 0 {
@@ -180,7 +188,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	imports := &importNotifier{}
 	ds := dataset.New(st, locs, dataset.Options{Scope: scope, MaxBadRowShare: share, Workers: c.importWorkers, Quotas: c.quotas,
-		MaxActiveImports: c.quotas.Get(quota.ActiveImportJobs), Changed: imports.changed}, time.Now, log)
+		MaxActiveImports: c.quotas.Get(quota.ActiveImportJobs), Changed: imports.changed, Metrics: met}, time.Now, log)
 
 	artifacts, err := local.New(filepath.Join(c.dataDir, "artifacts"))
 	if err != nil {
@@ -188,14 +196,14 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	reg := registry()
 	tr := train.New(st, artifacts, reg, train.Options{Scope: scope, Workers: c.trainWorkers, MinInteractions: c.minInteract,
-		MinUsers: c.minUsers, Seed: c.seed, Quotas: c.quotas, MaxActiveVersions: c.quotas.Get(quota.ActiveVersions)}, time.Now, log)
+		MinUsers: c.minUsers, Seed: c.seed, Quotas: c.quotas, MaxActiveVersions: c.quotas.Get(quota.ActiveVersions), Metrics: met}, time.Now, log)
 
 	fl := campaign.NewFilters(st, filterSchemas{ds}, campaign.Options{Scope: scope, Quotas: c.quotas}, time.Now, log)
-	sv := serving.New(st, artifacts, reg, serving.Options{MaxHistory: c.maxHistory, Filters: fl, ExactScoring: c.exactScoring}, log)
+	sv := serving.New(st, artifacts, reg, serving.Options{MaxHistory: c.maxHistory, Filters: fl, ExactScoring: c.exactScoring, Metrics: met}, log)
 	imports.sv.Store(sv)
 	cs := campaign.New(st, campaignVersions{tr}, campaignDeployer{sv}, campaign.Options{Scope: scope, Quotas: c.quotas}, time.Now, log)
 
-	ev := events.New(st, sv, events.Options{Scope: scope, RateLimit: c.eventsRate, QueueSize: c.eventsQueue, StoreTimeout: c.memory.storeTimeout}, time.Now, log)
+	ev := events.New(st, sv, events.Options{Scope: scope, RateLimit: c.eventsRate, QueueSize: c.eventsQueue, StoreTimeout: c.memory.storeTimeout, Metrics: met}, time.Now, log)
 	ds.SetForgetter(userForgetter{sv: sv, ev: ev})
 
 	tr.SetDeployer(recommenderDeployer{sv})
@@ -209,7 +217,13 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	console := web.New(web.Deps{Datasets: ds, Training: tr, Campaigns: cs, Runtime: sv}, web.Options{Credentials: credMap, Log: log, AccessKeys: keyring})
 	srv := api.New(api.Deps{Datasets: ds, Recipes: reg, Training: tr, Campaigns: cs, Runtime: sv, Events: ev,
 		Recommenders: tr, Batch: bs, Tags: tagging.New(st), Filters: fl, Console: console}, api.Options{Credentials: credMap, AccessKeys: keyring, Scope: scope,
-		CORSOrigins: c.corsOrigins, AccessLog: accessLog}, log)
+		CORSOrigins: c.corsOrigins, AccessLog: accessLog, Metrics: met}, log)
+	metrics.RegisterLiveUsers(promReg, sv.LiveUsers)
+	metrics.RegisterJobs(promReg, st, metrics.JobsOptions{})
+	admin, err := startAdmin(c.admin, promReg, log)
+	if err != nil {
+		return err
+	}
 
 	ln, err := net.Listen("tcp", c.listen)
 	if err != nil {
@@ -233,6 +247,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	httpSrv := c.transport.serve(ln, srv, log, serveErr)
 
 	printBanner(stdout, addr, c, creds, generated)
+	fmt.Fprintln(stdout, admin.banner())
 	if fileOpen != nil {
 		fmt.Fprintf(stdout, "file:// locations must lie inside: %s (--local-roots)\n", strings.Join(roots, ", "))
 	} else {
@@ -259,6 +274,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err := httpSrv.Shutdown(shutCtx); err != nil && runErr == nil {
 		runErr = fmt.Errorf("shutdown: %w", err)
 	}
+	_ = admin.Shutdown(shutCtx) // scrapes in flight may be cut; nothing to keep
 	cancelBG()
 	wg.Wait()
 	return runErr

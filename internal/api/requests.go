@@ -24,7 +24,8 @@ var pathOperations = []struct{ prefix, op string }{
 // a reqlog.Request in its context, so every line logged with that context
 // carries the id and, once the signature is verified, the access key id.
 // The returned writer and request count the bytes answered and read; end
-// writes the access-log line when AccessLog is set.
+// writes the access-log line when AccessLog is set and records the request
+// in Metrics when that is set (metrics.go).
 func (s *Server) beginRequest(w http.ResponseWriter, r *http.Request) (http.ResponseWriter, *http.Request, func()) {
 	id := uuid.NewString()
 	w.Header().Set("X-Amzn-RequestId", id)
@@ -35,7 +36,7 @@ func (s *Server) beginRequest(w http.ResponseWriter, r *http.Request) (http.Resp
 		}
 	}
 	r = r.WithContext(reqlog.With(r.Context(), rq))
-	if s.opts.AccessLog == nil {
+	if s.opts.AccessLog == nil && s.opts.Metrics == nil {
 		return w, r, func() {}
 	}
 	start := time.Now()
@@ -53,9 +54,16 @@ func (s *Server) beginRequest(w http.ResponseWriter, r *http.Request) (http.Resp
 			// Nothing written: net/http answers 200 with an empty body.
 			status = http.StatusOK
 		}
+		elapsed := time.Since(start)
+		if s.opts.Metrics != nil {
+			s.opts.Metrics.Request(apiOf(r, rq.Operation()), op, status, elapsed)
+		}
+		if s.opts.AccessLog == nil {
+			return
+		}
 		s.opts.AccessLog.LogAttrs(context.Background(), slog.LevelInfo, "access",
 			slog.String("operation", op), slog.Int("status", status),
-			slog.Float64("durationMs", float64(time.Since(start).Microseconds())/1000),
+			slog.Float64("durationMs", float64(elapsed.Microseconds())/1000),
 			slog.Int64("bytesIn", body.n), slog.Int64("bytesOut", rec.n),
 			slog.String(reqlog.KeyRequestID, id), slog.String(reqlog.KeyAccessKeyID, rq.AccessKeyID()),
 			slog.String("client", client))

@@ -45,6 +45,9 @@ type Options struct {
 	// AccessLog, when set, receives one record per request (requests.go);
 	// nil means no access log.
 	AccessLog *slog.Logger
+	// Metrics, when set, records every request by API, operation and
+	// status (metrics.go); nil records nothing.
+	Metrics RequestMetrics
 }
 
 // Server serves the Personalize APIs.

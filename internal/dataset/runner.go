@@ -191,6 +191,7 @@ func (s *Service) runImport(ctx context.Context, jobARN string) {
 		s.log.Error("finish import job", "job", j.ARN, "err", uerr)
 		return
 	}
+	s.countImport(j.DatasetARN, report, err != nil)
 	s.log.Info("import job finished", "job", j.ARN, "status", status, "rows", report.Rows,
 		"imported", report.Imported, "rejected", report.Rejected, "seconds", s.now().Sub(start).Seconds())
 }

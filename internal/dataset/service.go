@@ -67,6 +67,9 @@ type Options struct {
 	// committed its rows or a dataset's records were deleted, so that
 	// serving knows its in-memory copy is stale. It must return quickly.
 	Changed func(datasetARN string)
+	// Metrics receives the rows import jobs read (metrics.go); nil records
+	// nothing.
+	Metrics Metrics
 }
 
 // changed calls Options.Changed, if set.
@@ -111,6 +114,9 @@ func New(st store.Store, locs locations, opts Options, now func() time.Time, log
 	}
 	if opts.Poll <= 0 {
 		opts.Poll = d.Poll
+	}
+	if opts.Metrics == nil {
+		opts.Metrics = noMetrics{}
 	}
 	if opts.Scope.Region == "" {
 		opts.Scope = d.Scope

@@ -1,6 +1,8 @@
 package events
 
 import (
+	"time"
+
 	"context"
 	"math"
 
@@ -28,11 +30,13 @@ type PutEventsInput struct {
 //
 // An anonymous event (no userId) of a session that an earlier call tied to
 // a user is stored and observed as that user's.
-func (s *Service) PutEvents(ctx context.Context, in PutEventsInput) error {
-	return s.bounded(ctx, func(ctx context.Context) error { return s.putEvents(ctx, in) })
+func (s *Service) PutEvents(ctx context.Context, in PutEventsInput) (err error) {
+	defer s.countEvents(len(in.Events), &err)
+	arrived := s.now()
+	return s.bounded(ctx, func(ctx context.Context) error { return s.putEvents(ctx, in, arrived) })
 }
 
-func (s *Service) putEvents(ctx context.Context, in PutEventsInput) error {
+func (s *Service) putEvents(ctx context.Context, in PutEventsInput, arrived time.Time) error {
 	var p problems
 	checkLen(&p, "trackingId", in.TrackingID, 256, false)
 	checkLen(&p, "sessionId", in.SessionID, 256, false)
@@ -67,7 +71,7 @@ func (s *Service) putEvents(ctx context.Context, in PutEventsInput) error {
 	if user == "" {
 		user = s.sessions.user(t.GroupARN, in.SessionID)
 	}
-	r := &request{layout: l, rows: make([][]schema.Value, len(in.Events)), update: corpus.Update{Group: t.GroupARN}}
+	r := &request{layout: l, rows: make([][]schema.Value, len(in.Events)), update: corpus.Update{Group: t.GroupARN}, arrived: arrived}
 	if s.obs != nil {
 		r.update.Events = make([]corpus.Event, len(in.Events))
 		r.eventIDs = make([]string, len(in.Events))

@@ -74,6 +74,9 @@ type Options struct {
 	// same deadline). A call that runs out answers errs.Busy instead of
 	// hanging on a slow store. 0 means 5s.
 	StoreTimeout time.Duration
+	// Metrics receives counts of ingested and rejected events and the
+	// effect lag (metrics.go); nil records nothing.
+	Metrics Metrics
 }
 
 // DefaultOptions returns the defaults described on Options.
@@ -137,6 +140,9 @@ func New(st Storage, obs Observer, opts Options, now func() time.Time, log *slog
 	}
 	if opts.StoreTimeout <= 0 {
 		opts.StoreTimeout = d.StoreTimeout
+	}
+	if opts.Metrics == nil {
+		opts.Metrics = noMetrics{}
 	}
 	if opts.RateBurst <= 0 {
 		opts.RateBurst = max(10, int(opts.RateLimit))

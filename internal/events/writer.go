@@ -21,6 +21,9 @@ type request struct {
 	// when Attune generated one (a generated id is never repeated).
 	eventIDs []string
 	done     chan error // buffered: the writer never blocks on a requester
+	// arrived is when the PutEvents call came in (zero for PutItems and
+	// PutUsers), for the effect-lag metric.
+	arrived time.Time
 }
 
 // submit queues r for the writer and waits until it is durable. A full
@@ -152,8 +155,16 @@ func (s *Service) commit(ctx context.Context, batch []*request, builders map[*la
 	cancel()
 	if err != nil {
 		err = fmt.Errorf("events: write %d rows of %d requests: %w", rows, len(batch), err)
-	} else if s.obs != nil {
-		s.observe(batch)
+	} else {
+		if s.obs != nil {
+			s.observe(batch)
+		}
+		now := s.now()
+		for _, r := range batch {
+			if !r.arrived.IsZero() {
+				s.opts.Metrics.EventEffectLag(now.Sub(r.arrived))
+			}
+		}
 	}
 	for _, r := range batch {
 		r.done <- err

@@ -52,6 +52,8 @@ type Options struct {
 	ExactScoring  bool
 	IndexMinItems int
 	IndexShare    float64
+	// Metrics receives model load times (stats.go); nil records nothing.
+	Metrics Metrics
 }
 
 // DefaultOptions returns the defaults documented on Options.
@@ -119,6 +121,9 @@ func New(sc corpus.ChunkScanner, bucket blob.Bucket, reg decoder, opts Options, 
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.Metrics == nil {
+		opts.Metrics = noMetrics{}
 	}
 	s := &Service{sc: sc, bucket: bucket, reg: reg, opts: opts, log: log, reloads: make(chan *group, 64), groups: map[string]*group{}}
 	empty := map[string]*slot{}
@@ -233,6 +238,7 @@ func (s *Service) Deploy(ctx context.Context, d Deployment) error {
 	sl.cur.Store(l)
 	s.table.Store(&next)
 	s.mu.Unlock()
+	s.opts.Metrics.ModelLoaded(s.opts.Now().Sub(start))
 	h := g.hist.Load()
 	s.log.Info("campaign loaded", "campaign", d.Campaign, "solutionVersion", d.SolutionVersion, "recipe", meta.Recipe,
 		"items", len(l.items), "users", len(l.userIndex), "historyRows", len(h.ptr)-1, "historyEvents", len(h.items),

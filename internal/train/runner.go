@@ -284,11 +284,8 @@ func (s *Service) train(ctx context.Context, v *Version) (trained, error) {
 		users: res.Users, items: res.Items, through: res.Through}, nil
 }
 
-// Fit loads a group's data, checks Personalize's minimum, evaluates each
-// candidate configuration on Personalize's split (hold out 10% of users,
-// feed the oldest 90% of their history, score the newest 10%), then fits the
-// best one on all the data and writes the artifact.
-func (s *Service) Fit(ctx context.Context, spec Spec) (Result, error) {
+// fit is Fit without the metric (metrics.go).
+func (s *Service) fit(ctx context.Context, spec Spec) (Result, error) {
 	var res Result
 	f := corpus.Filter{EventType: spec.EventType, MinEventValue: math.NaN()}
 	if spec.EventValueThreshold != "" {

@@ -38,6 +38,8 @@ type Options struct {
 	// Quotas caps solutions and recommenders per dataset group; the zero
 	// value holds Personalize's defaults.
 	Quotas quota.Limits
+	// Metrics receives training durations (metrics.go); nil records nothing.
+	Metrics Metrics
 }
 
 // Service implements solutions and solution versions.
@@ -63,6 +65,9 @@ func New(st store.Store, artifacts blob.Bucket, reg *recipe.Registry, opts Optio
 	}
 	if opts.MinUsers == 0 {
 		opts.MinUsers = 25
+	}
+	if opts.Metrics == nil {
+		opts.Metrics = noMetrics{}
 	}
 	if opts.MaxActiveVersions <= 0 {
 		opts.MaxActiveVersions = 20
