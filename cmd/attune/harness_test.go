@@ -65,7 +65,9 @@ func startServerEnv(t *testing.T, dataDir string, moreEnv map[string]string, ext
 		dataDir = t.TempDir()
 	}
 	addrFile := filepath.Join(t.TempDir(), "addr")
-	env := map[string]string{"ATTUNE_ROOT_ACCESS_KEY_ID": testAccessKey, "ATTUNE_ROOT_SECRET_ACCESS_KEY": testSecret}
+	// The admin port on a free port: the default 9464 is one per machine.
+	env := map[string]string{"ATTUNE_ROOT_ACCESS_KEY_ID": testAccessKey, "ATTUNE_ROOT_SECRET_ACCESS_KEY": testSecret,
+		"ATTUNE_ADMIN_LISTEN": "127.0.0.1:0"}
 	for k, v := range moreEnv {
 		env[k] = v
 	}

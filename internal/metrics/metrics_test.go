@@ -8,47 +8,20 @@ import (
 	"testing"
 	"time"
 
-	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
-
 	"github.com/attune-dev/attune/internal/arn"
+	"github.com/attune-dev/attune/internal/metrics/metricstest"
 	"github.com/attune-dev/attune/internal/store"
 )
 
-// scrape GETs /metrics from h and parses the text exposition.
-func scrape(t *testing.T, h http.Handler) map[string]*dto.MetricFamily {
+// scrape GETs /metrics from h and parses it.
+func scrape(t *testing.T, h http.Handler) metricstest.Families {
 	t.Helper()
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
 	if rec.Code != http.StatusOK {
 		t.Fatalf("GET /metrics = %d, want 200", rec.Code)
 	}
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	fams, err := parser.TextToMetricFamilies(rec.Body)
-	if err != nil {
-		t.Fatalf("parse /metrics: %v", err)
-	}
-	return fams
-}
-
-// find returns the metric of fam whose labels include want, or nil.
-func find(fam *dto.MetricFamily, want map[string]string) *dto.Metric {
-	if fam == nil {
-		return nil
-	}
-	for _, m := range fam.Metric {
-		n := 0
-		for _, l := range m.Label {
-			if v, ok := want[l.GetName()]; ok && v == l.GetValue() {
-				n++
-			}
-		}
-		if n == len(want) {
-			return m
-		}
-	}
-	return nil
+	return metricstest.Parse(t, rec.Body)
 }
 
 func TestScrapeAfterKnownTraffic(t *testing.T) {
@@ -85,33 +58,32 @@ func TestScrapeAfterKnownTraffic(t *testing.T) {
 		{"attune_import_rows_total", map[string]string{"dataset_type": "INTERACTIONS", "outcome": "rejected"}, 10},
 	}
 	for _, tc := range counters {
-		got := find(fams[tc.name], tc.labels)
+		got := fams.Find(tc.name, tc.labels)
 		if got == nil || got.GetCounter().GetValue() != tc.want {
 			t.Errorf("%s%v = %v, want %v", tc.name, tc.labels, got, tc.want)
 		}
 	}
-	if find(fams["attune_import_rows_total"], map[string]string{"dataset_type": "ITEMS"}) != nil {
+	if fams.Find("attune_import_rows_total", map[string]string{"dataset_type": "ITEMS"}) != nil {
 		t.Errorf("attune_import_rows_total has an ITEMS series after 0 rows")
 	}
 	for _, g := range []struct {
 		campaign string
 		want     float64
 	}{{"arn:c1", 7}, {"arn:c2", 0}} {
-		if got := find(fams["attune_live_users"], map[string]string{"campaign": g.campaign}); got == nil || got.GetGauge().GetValue() != g.want {
+		if got := fams.Find("attune_live_users", map[string]string{"campaign": g.campaign}); got == nil || got.GetGauge().GetValue() != g.want {
 			t.Errorf("attune_live_users{campaign=%q} = %v, want %v", g.campaign, got, g.want)
 		}
 	}
 
 	// Histograms: the count, and the cumulative bucket counts around the
 	// observations (3 ms and 30 ms requests of ListDatasetGroups).
-	h := find(fams["attune_request_duration_seconds"], map[string]string{"api": "personalize", "operation": "ListDatasetGroups"}).GetHistogram()
+	h := fams.Find("attune_request_duration_seconds", map[string]string{"api": "personalize", "operation": "ListDatasetGroups"}).GetHistogram()
 	if h.GetSampleCount() != 4 {
 		t.Errorf("request_duration count = %d, want 4", h.GetSampleCount())
 	}
-	wantBuckets := map[float64]uint64{0.0025: 0, 0.005: 3, 0.025: 3, 0.05: 4, 10: 4}
-	for _, b := range h.Bucket {
-		if want, ok := wantBuckets[b.GetUpperBound()]; ok && b.GetCumulativeCount() != want {
-			t.Errorf("request_duration bucket le=%v = %d, want %d", b.GetUpperBound(), b.GetCumulativeCount(), want)
+	for le, want := range map[float64]int64{0.0025: 0, 0.005: 3, 0.025: 3, 0.05: 4, 10: 4} {
+		if got := metricstest.Bucket(h, le); got != want {
+			t.Errorf("request_duration bucket le=%v = %d, want %d", le, got, want)
 		}
 	}
 	for name, want := range map[string]uint64{"attune_event_effect_lag_seconds": 1, "attune_model_load_seconds": 1} {
@@ -119,7 +91,7 @@ func TestScrapeAfterKnownTraffic(t *testing.T) {
 			t.Errorf("%s count = %d, want %d", name, got, want)
 		}
 	}
-	if got := find(fams["attune_training_duration_seconds"], map[string]string{"recipe": "aws-user-personalization-v2"}); got.GetHistogram().GetSampleSum() != 2 {
+	if got := fams.Find("attune_training_duration_seconds", map[string]string{"recipe": "aws-user-personalization-v2"}); got.GetHistogram().GetSampleSum() != 2 {
 		t.Errorf("training_duration sum = %v, want 2", got.GetHistogram().GetSampleSum())
 	}
 	for _, name := range []string{"go_goroutines", "process_resident_memory_bytes"} {
@@ -183,7 +155,7 @@ func TestJobsGauge(t *testing.T) {
 	h := AdminHandler(reg)
 	check := func(kind, status string, want float64) {
 		t.Helper()
-		got := find(scrape(t, h)["attune_jobs"], map[string]string{"kind": kind, "status": status})
+		got := scrape(t, h).Find("attune_jobs", map[string]string{"kind": kind, "status": status})
 		if got.GetGauge().GetValue() != want {
 			t.Errorf("attune_jobs{kind=%q,status=%q} = %v, want %v", kind, status, got, want)
 		}
