@@ -1,10 +1,9 @@
 package events
 
 import (
-	"time"
-
 	"context"
 	"math"
+	"time"
 
 	"github.com/google/uuid"
 
