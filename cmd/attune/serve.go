@@ -206,7 +206,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	ev := events.New(st, sv, events.Options{Scope: scope, RateLimit: c.eventsRate, QueueSize: c.eventsQueue, StoreTimeout: c.memory.storeTimeout, Metrics: met}, time.Now, log)
 	ds.SetForgetter(userForgetter{sv: sv, ev: ev})
 
-	tr.SetDeployer(recommenderDeployer{sv})
+	loadFailed := &loadFailures{} // recommenders whose model failed to load, for /readyz
+	tr.SetDeployer(failureTrackingDeployer{Deployer: recommenderDeployer{sv}, failed: loadFailed})
 	bs := batch.New(st, &batchScorer{tr: tr, sv: sv, reg: reg, st: st, artifacts: artifacts, scope: scope}, locs, batch.Options{Scope: scope, MaxActive: c.quotas.Get(quota.ActiveBatchJobs)}, time.Now, log)
 
 	credMap := map[string]string{creds.AccessKey: creds.Secret}
@@ -216,7 +217,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	console := web.New(web.Deps{Datasets: ds, Training: tr, Campaigns: cs, Runtime: sv}, web.Options{Credentials: credMap, Log: log, AccessKeys: keyring})
 	srv := api.New(api.Deps{Datasets: ds, Recipes: reg, Training: tr, Campaigns: cs, Runtime: sv, Events: ev,
-		Recommenders: tr, Batch: bs, Tags: tagging.New(st), Filters: fl, Console: console}, api.Options{Credentials: credMap, AccessKeys: keyring, Scope: scope,
+		Recommenders: tr, Batch: bs, Tags: tagging.New(st), Filters: fl, Console: console,
+		Readiness: newReadiness(readinessDeps{campaigns: cs, recommenders: tr, serving: sv, events: ev, failed: loadFailed}, log)}, api.Options{Credentials: credMap, AccessKeys: keyring, Scope: scope,
 		CORSOrigins: c.corsOrigins, AccessLog: accessLog, Metrics: met}, log)
 	metrics.RegisterLiveUsers(promReg, sv.LiveUsers)
 	metrics.RegisterJobs(promReg, st, metrics.JobsOptions{})

@@ -89,6 +89,8 @@ type Deps struct {
 	Tags tagService
 	// Console, when set, serves /console/ unsigned (it has its own login).
 	Console http.Handler
+	// Readiness decides /readyz (health.go); nil means ready whenever up.
+	Readiness readiness
 }
 
 // New returns a server over deps.
@@ -139,10 +141,7 @@ func New(deps Deps, opts Options, log *slog.Logger) *Server {
 		s.mux.Handle("/console/", deps.Console)
 		s.mux.Handle("/console", deps.Console)
 	}
-	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = io.WriteString(w, `{"status":"ok"}`)
-	})
+	registerHealth(s, deps.Readiness)
 	return s
 }
 

@@ -1,0 +1,124 @@
+package health
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// fakeClock is a settable clock.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *fakeClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *fakeClock) Add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+func TestReadiness(t *testing.T) {
+	clock := &fakeClock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
+	var storeErr, modelsErr atomic.Pointer[error]
+	var calls atomic.Int32
+	set := func(p *atomic.Pointer[error], err error) { p.Store(&err) }
+	set(&storeErr, nil)
+	set(&modelsErr, errors.New("campaign c1 not loaded"))
+	var logs bytes.Buffer
+	r := New([]Check{
+		{Name: "store", Ready: func(context.Context) error { calls.Add(1); return *storeErr.Load() }},
+		{Name: "models", Ready: func(context.Context) error { return *modelsErr.Load() }},
+	}, Options{Now: clock.Now}, slog.New(slog.NewTextHandler(&logs, nil)))
+	ctx := context.Background()
+
+	steps := []struct {
+		name    string
+		advance time.Duration
+		change  func()
+		want    string // "" = ready, else a substring of the error
+		calls   int32  // store checks run so far
+	}{
+		{"loading", 0, nil, "models: campaign c1 not loaded", 1},
+		{"cached within a second", 500 * time.Millisecond, func() { set(&modelsErr, nil) }, "models: campaign c1", 1},
+		{"loaded", 600 * time.Millisecond, nil, "", 2},
+		{"store down", 2 * time.Second, func() { set(&storeErr, errors.New("connection refused")) }, "store: connection refused", 3},
+		{"store back", 2 * time.Second, func() { set(&storeErr, nil) }, "", 4},
+	}
+	for _, st := range steps {
+		clock.Add(st.advance)
+		if st.change != nil {
+			st.change()
+		}
+		err := r.Ready(ctx)
+		if (st.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), st.want)) {
+			t.Errorf("%s: Ready() = %v, want %q", st.name, err, st.want)
+		}
+		if got := calls.Load(); got != st.calls {
+			t.Errorf("%s: store checked %d times, want %d", st.name, got, st.calls)
+		}
+	}
+	// Changes are logged once each: not ready, ready, no longer ready, ready.
+	want := []string{`msg="not ready"`, `msg=ready`, `msg="no longer ready"`, `msg=ready`}
+	lines := strings.Split(strings.TrimSpace(logs.String()), "\n")
+	if len(lines) != len(want) {
+		t.Fatalf("logged %d lines, want %d:\n%s", len(lines), len(want), logs.String())
+	}
+	for i, w := range want {
+		if !strings.Contains(lines[i], w) {
+			t.Errorf("log line %d = %q, want %s", i, lines[i], w)
+		}
+	}
+}
+
+func TestReadinessTimeout(t *testing.T) {
+	r := New([]Check{{Name: "store", Ready: func(ctx context.Context) error {
+		<-ctx.Done() // a hung database
+		return ctx.Err()
+	}}}, Options{Timeout: 20 * time.Millisecond, CacheFor: -1}, slog.New(slog.DiscardHandler))
+	start := time.Now()
+	err := r.Ready(context.Background())
+	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "store: no answer within") {
+		t.Errorf("Ready() with a hung check = %v, want a deadline error naming the check", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("Ready() took %s with a 20ms timeout", d)
+	}
+}
+
+func TestReadinessCallerGoesAway(t *testing.T) {
+	release := make(chan struct{})
+	var runs atomic.Int32
+	r := New([]Check{{Name: "slow", Ready: func(ctx context.Context) error {
+		runs.Add(1)
+		<-release
+		return nil
+	}}}, Options{Timeout: time.Minute}, slog.New(slog.DiscardHandler))
+	first := make(chan error, 1)
+	cctx, cancel := context.WithCancel(context.Background())
+	go func() { first <- r.Ready(cctx) }()
+	for runs.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	// A second caller that gives up while the first run is on.
+	wctx, wcancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+	defer wcancel()
+	if err := r.Ready(wctx); !errors.Is(err, ErrNotChecked) {
+		t.Errorf("waiting caller that gave up: Ready() = %v, want ErrNotChecked", err)
+	}
+	cancel() // the first caller hangs up: its checks still finish
+	close(release)
+	if err := <-first; err != nil {
+		t.Errorf("caller that hung up mid-check: Ready() = %v, want nil (checks are not cut short)", err)
+	}
+	if err := r.Ready(context.Background()); err != nil || runs.Load() != 1 {
+		t.Errorf("Ready() after = %v with %d runs, want the cached nil from 1 run", err, runs.Load())
+	}
+}
