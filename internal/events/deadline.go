@@ -20,7 +20,7 @@ func (s *Service) bounded(ctx context.Context, fn func(context.Context) error) e
 	err := fn(dctx)
 	if err != nil && ctx.Err() == nil && errors.Is(dctx.Err(), context.DeadlineExceeded) &&
 		(errors.Is(err, context.DeadlineExceeded) || errs.KindOf(err) == errs.Internal) {
-		s.log.Warn("store did not answer within the store timeout", "timeout", s.opts.StoreTimeout, "err", err)
+		s.log.WarnContext(ctx, "store did not answer within the store timeout", "timeout", s.opts.StoreTimeout, "err", err)
 		return errs.E(errs.Busy, "the data store did not answer within %s; retry shortly", s.opts.StoreTimeout)
 	}
 	return err
