@@ -230,7 +230,7 @@ func (s *Service) Refresh(ctx context.Context) error {
 		}
 		p, err := s.principal(r)
 		if err != nil {
-			s.log.Error("access key unusable", "accessKeyId", r.ARN, "err", err)
+			s.log.ErrorContext(ctx, "access key unusable", "key", r.ARN, "err", err)
 			continue
 		}
 		if old, ok := prev[r.ARN]; ok {
@@ -272,7 +272,7 @@ func (s *Service) Run(ctx context.Context) error {
 		case <-t.C:
 		}
 		if err := s.Refresh(ctx); err != nil && ctx.Err() == nil {
-			s.log.Warn("reload access keys", "err", err)
+			s.log.WarnContext(ctx, "reload access keys", "err", err)
 		}
 		s.flushLastUsed(ctx, false)
 	}
@@ -296,7 +296,7 @@ func (s *Service) flushLastUsed(ctx context.Context, final bool) {
 		})
 		if err != nil {
 			if errs.KindOf(err) != errs.NotFound {
-				s.log.Warn("record access key last use", "accessKeyId", id, "err", err)
+				s.log.WarnContext(ctx, "record access key last use", "key", id, "err", err)
 			}
 			continue
 		}

@@ -362,10 +362,10 @@ func (s *Service) runJob(ctx context.Context, jobARN string) {
 		return nil
 	})
 	if uerr != nil {
-		s.log.Error("finish batch job", "job", jobARN, "err", uerr)
+		s.log.ErrorContext(ctx, "finish batch job", "job", jobARN, "err", uerr)
 		return
 	}
-	s.log.Info("batch inference job finished", "job", jobARN, "lines", lines, "errors", bad, "err", err,
+	s.log.InfoContext(ctx, "batch inference job finished", "job", jobARN, "lines", lines, "errors", bad, "err", err,
 		"seconds", s.now().Sub(start).Seconds())
 }
 

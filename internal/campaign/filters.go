@@ -219,7 +219,7 @@ func (fs *Filters) Run(ctx context.Context) error {
 	defer tick.Stop()
 	for {
 		if err := fs.activate(ctx); err != nil && ctx.Err() == nil {
-			fs.log.Error("activate filters", "err", err)
+			fs.log.ErrorContext(ctx, "activate filters", "err", err)
 		}
 		select {
 		case <-ctx.Done():

@@ -72,7 +72,7 @@ func (s *Service) start(ctx context.Context) error {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			s.log.Error("load campaign at startup", "campaign", c.ARN, "err", err)
+			s.log.ErrorContext(ctx, "load campaign at startup", "campaign", c.ARN, "err", err)
 			s.finish(ctx, c.ARN, func(c *Campaign) {
 				c.Status, c.FailureReason = StatusCreateFailed, "could not load the model at startup: "+errs.Message(err)
 			})
@@ -84,12 +84,12 @@ func (s *Service) start(ctx context.Context) error {
 
 func (s *Service) reconcile(ctx context.Context) {
 	if err := campaigns.Reap(ctx, s.st, s.now, resource.DeletePendingFor, s.finishDelete); err != nil && ctx.Err() == nil {
-		s.log.Error("finish campaign deletions", "err", err)
+		s.log.ErrorContext(ctx, "finish campaign deletions", "err", err)
 	}
 	all, err := campaigns.All(ctx, s.st, "")
 	if err != nil {
 		if ctx.Err() == nil {
-			s.log.Error("list campaigns", "err", err)
+			s.log.ErrorContext(ctx, "list campaigns", "err", err)
 		}
 		return
 	}
@@ -129,7 +129,7 @@ func (s *Service) create(ctx context.Context, c *Campaign) {
 		c.Status, c.FailureReason = StatusActive, ""
 	})
 	if err != nil {
-		s.log.Info("campaign failed", "campaign", c.ARN, "err", err)
+		s.log.InfoContext(ctx, "campaign failed", "campaign", c.ARN, "err", err)
 	}
 }
 
@@ -164,7 +164,7 @@ func (s *Service) update(ctx context.Context, c *Campaign) {
 		c.Status, c.FailureReason = StatusActive, ""
 	})
 	if err != nil {
-		s.log.Info("campaign update failed", "campaign", c.ARN, "err", err)
+		s.log.InfoContext(ctx, "campaign update failed", "campaign", c.ARN, "err", err)
 	}
 }
 
@@ -174,18 +174,18 @@ func (s *Service) follow(ctx context.Context, c *Campaign) {
 	v, ok, err := s.vers.LatestActive(ctx, c.Parent)
 	if err != nil || !ok || v.ARN == c.SolutionVersionARN {
 		if err != nil && ctx.Err() == nil && errs.KindOf(err) != errs.NotFound {
-			s.log.Error("latest solution version", "campaign", c.ARN, "err", err)
+			s.log.ErrorContext(ctx, "latest solution version", "campaign", c.ARN, "err", err)
 		}
 		return
 	}
 	if err := s.load(ctx, c, v.ARN, c.Config); err != nil {
 		if ctx.Err() == nil {
-			s.log.Error("sync campaign with the latest solution version", "campaign", c.ARN, "version", v.ARN, "err", err)
+			s.log.ErrorContext(ctx, "sync campaign with the latest solution version", "campaign", c.ARN, "version", v.ARN, "err", err)
 		}
 		return
 	}
 	s.finish(ctx, c.ARN, func(c *Campaign) { c.SolutionVersionARN = v.ARN })
-	s.log.Info("campaign synced with the latest solution version", "campaign", c.ARN, "version", v.ARN)
+	s.log.InfoContext(ctx, "campaign synced with the latest solution version", "campaign", c.ARN, "version", v.ARN)
 }
 
 // claim applies a state change if fn allows it; false means someone else
@@ -198,7 +198,7 @@ func (s *Service) claim(ctx context.Context, campaignARN string, fn func(*Campai
 	})
 	if err != nil {
 		if ctx.Err() == nil && errs.KindOf(err) != errs.NotFound {
-			s.log.Error("claim campaign", "campaign", campaignARN, "err", err)
+			s.log.ErrorContext(ctx, "claim campaign", "campaign", campaignARN, "err", err)
 		}
 		return false
 	}
@@ -220,7 +220,7 @@ func (s *Service) finish(ctx context.Context, campaignARN string, fn func(*Campa
 		return
 	}
 	if err != nil {
-		s.log.Error("record campaign status", "campaign", campaignARN, "err", err)
+		s.log.ErrorContext(ctx, "record campaign status", "campaign", campaignARN, "err", err)
 	}
 }
 

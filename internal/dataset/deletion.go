@@ -162,7 +162,7 @@ func (s *Service) runDeletion(ctx context.Context, jobARN string) {
 	})
 	if err != nil {
 		if ctx.Err() == nil && errs.KindOf(err) != errs.InUse {
-			s.log.Error("start data deletion job", "job", jobARN, "err", err)
+			s.log.ErrorContext(ctx, "start data deletion job", "job", jobARN, "err", err)
 		}
 		return
 	}
@@ -175,7 +175,7 @@ func (s *Service) runDeletion(ctx context.Context, jobARN string) {
 	if err != nil {
 		status, reason = DeletionFailed, errs.Message(err)
 		if errs.KindOf(err) == errs.Internal {
-			s.log.Error("data deletion job failed", "job", j.ARN, "err", err)
+			s.log.ErrorContext(ctx, "data deletion job failed", "job", j.ARN, "err", err)
 			reason = "internal error; the server log has the cause under job " + j.ARN
 		}
 	}
@@ -183,10 +183,10 @@ func (s *Service) runDeletion(ctx context.Context, jobARN string) {
 		j.Status, j.FailureReason, j.NumDeleted = status, reason, deleted
 		return nil
 	}); err != nil {
-		s.log.Error("finish data deletion job", "job", j.ARN, "err", err)
+		s.log.ErrorContext(ctx, "finish data deletion job", "job", j.ARN, "err", err)
 		return
 	}
-	s.log.Info("data deletion job finished", "job", j.ARN, "status", status, "users", users, "records", deleted,
+	s.log.InfoContext(ctx, "data deletion job finished", "job", j.ARN, "status", status, "users", users, "records", deleted,
 		"seconds", s.now().Sub(start).Seconds())
 }
 

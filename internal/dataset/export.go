@@ -160,7 +160,7 @@ func (s *Service) runExport(ctx context.Context, jobARN string) {
 	})
 	if err != nil {
 		if ctx.Err() == nil && errs.KindOf(err) != errs.InUse {
-			s.log.Error("start export job", "job", jobARN, "err", err)
+			s.log.ErrorContext(ctx, "start export job", "job", jobARN, "err", err)
 		}
 		return
 	}
@@ -172,7 +172,7 @@ func (s *Service) runExport(ctx context.Context, jobARN string) {
 	if err != nil {
 		status, reason = StatusCreateFailed, errs.Message(err)
 		if errs.KindOf(err) == errs.Internal {
-			s.log.Error("export job failed", "job", j.ARN, "err", err)
+			s.log.ErrorContext(ctx, "export job failed", "job", j.ARN, "err", err)
 			reason = "internal error while exporting (job " + j.ARN + "); the cause is in the server log"
 		}
 	}
@@ -180,7 +180,7 @@ func (s *Service) runExport(ctx context.Context, jobARN string) {
 		j.Status, j.FailureReason, j.Report = status, reason, report
 		return nil
 	}); err != nil {
-		s.log.Error("finish export job", "job", j.ARN, "err", err)
+		s.log.ErrorContext(ctx, "finish export job", "job", j.ARN, "err", err)
 	}
 }
 

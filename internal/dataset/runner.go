@@ -49,7 +49,7 @@ func (s *Service) recover(ctx context.Context) error {
 		}); err != nil {
 			return err
 		}
-		s.log.Info("import job interrupted by a restart; running it again", "job", j.ARN)
+		s.log.InfoContext(ctx, "import job interrupted by a restart; running it again", "job", j.ARN)
 	}
 	return nil
 }
@@ -163,7 +163,7 @@ func (s *Service) runImport(ctx context.Context, jobARN string) {
 	})
 	if err != nil {
 		if ctx.Err() == nil && errs.KindOf(err) != errs.InUse {
-			s.log.Error("start import job", "job", jobARN, "err", err)
+			s.log.ErrorContext(ctx, "start import job", "job", jobARN, "err", err)
 		}
 		return
 	}
@@ -177,22 +177,22 @@ func (s *Service) runImport(ctx context.Context, jobARN string) {
 	if err != nil {
 		status, reason = StatusCreateFailed, errs.Message(err)
 		if errs.KindOf(err) == errs.Internal {
-			s.log.Error("import job failed", "job", j.ARN, "err", err)
+			s.log.ErrorContext(ctx, "import job failed", "job", j.ARN, "err", err)
 			reason = "internal error while importing (job " + j.ARN + "); the cause is in the server log"
 		}
 		if derr := s.st.DiscardImport(context.WithoutCancel(ctx), j.DatasetARN, j.ARN); derr != nil {
-			s.log.Error("discard failed import", "job", j.ARN, "err", derr)
+			s.log.ErrorContext(ctx, "discard failed import", "job", j.ARN, "err", derr)
 		}
 	}
 	if _, uerr := imports.Update(context.WithoutCancel(ctx), s.st, j.ARN, s.now, func(j *ImportJob) error {
 		j.Status, j.FailureReason, j.Report = status, reason, report
 		return nil
 	}); uerr != nil {
-		s.log.Error("finish import job", "job", j.ARN, "err", uerr)
+		s.log.ErrorContext(ctx, "finish import job", "job", j.ARN, "err", uerr)
 		return
 	}
 	s.countImport(j.DatasetARN, report, err != nil)
-	s.log.Info("import job finished", "job", j.ARN, "status", status, "rows", report.Rows,
+	s.log.InfoContext(ctx, "import job finished", "job", j.ARN, "status", status, "rows", report.Rows,
 		"imported", report.Imported, "rejected", report.Rejected, "seconds", s.now().Sub(start).Seconds())
 }
 

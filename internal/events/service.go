@@ -165,7 +165,7 @@ func (s *Service) Run(ctx context.Context) error {
 	defer tick.Stop()
 	for {
 		if err := s.activatePending(ctx); err != nil && ctx.Err() == nil {
-			s.log.Error("activate pending event trackers", "err", err)
+			s.log.ErrorContext(ctx, "activate pending event trackers", "err", err)
 		}
 		select {
 		case <-ctx.Done():

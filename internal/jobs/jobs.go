@@ -90,13 +90,13 @@ func (r *Runner) Run(ctx context.Context) {
 func (r *Runner) scan(ctx context.Context, wg *sync.WaitGroup, sem chan struct{}) {
 	if r.tick != nil {
 		if err := r.tick(ctx); err != nil && ctx.Err() == nil {
-			r.log.Error("periodic work failed", "runner", r.opts.Name, "err", err)
+			r.log.ErrorContext(ctx, "periodic work failed", "runner", r.opts.Name, "err", err)
 		}
 	}
 	ids, err := r.pending(ctx)
 	if err != nil {
 		if ctx.Err() == nil {
-			r.log.Error("list pending work", "runner", r.opts.Name, "err", err)
+			r.log.ErrorContext(ctx, "list pending work", "runner", r.opts.Name, "err", err)
 		}
 		return
 	}

@@ -37,7 +37,7 @@ func (s *Service) refreshed(ctx context.Context, campaign string, l *loaded) *lo
 	in := h.interactions(l.d.Filter.EventType, l.d.Filter.MinEventValue)
 	m, err := l.m.(recipe.Refresher).Refresh(ctx, in, l.meta.Params)
 	if err != nil {
-		s.log.Warn("re-evaluate model", "campaign", campaign, "recipe", l.meta.Recipe, "err", err)
+		s.log.WarnContext(ctx, "re-evaluate model", "campaign", campaign, "recipe", l.meta.Recipe, "err", err)
 		return l
 	}
 	nl := newLoaded(l.d, l.meta, m, l.g, now)

@@ -240,7 +240,7 @@ func (s *Service) Deploy(ctx context.Context, d Deployment) error {
 	s.mu.Unlock()
 	s.opts.Metrics.ModelLoaded(s.opts.Now().Sub(start))
 	h := g.hist.Load()
-	s.log.Info("campaign loaded", "campaign", d.Campaign, "solutionVersion", d.SolutionVersion, "recipe", meta.Recipe,
+	s.log.InfoContext(ctx, "campaign loaded", "campaign", d.Campaign, "solutionVersion", d.SolutionVersion, "recipe", meta.Recipe,
 		"items", len(l.items), "users", len(l.userIndex), "historyRows", len(h.ptr)-1, "historyEvents", len(h.items),
 		"historyMiB", h.bytes()>>20, "seconds", s.opts.Now().Sub(start).Seconds())
 	return nil
@@ -373,7 +373,7 @@ func (s *Service) Run(ctx context.Context) error {
 				err := s.refreshGroup(ctx, g)
 				g.loadMu.Unlock()
 				if err != nil && ctx.Err() == nil {
-					s.log.Error("reload group after a data deletion", "group", g.arn, "err", err)
+					s.log.ErrorContext(ctx, "reload group after a data deletion", "group", g.arn, "err", err)
 				}
 				continue // refreshGroup reloaded both catalogues too
 			}
@@ -389,7 +389,7 @@ func (s *Service) Run(ctx context.Context) error {
 				cat, err := corpus.LoadEntities(ctx, s.sc, c.dataset, c.idField)
 				if err != nil {
 					if ctx.Err() == nil {
-						s.log.Error("reload catalogue", "group", g.arn, "dataset", c.dataset, "err", err)
+						s.log.ErrorContext(ctx, "reload catalogue", "group", g.arn, "dataset", c.dataset, "err", err)
 					}
 					continue
 				}

@@ -282,7 +282,7 @@ func (s *Service) RunRecommenders(ctx context.Context) error {
 		switch r.Status {
 		case StatusActive:
 			if err := s.deployRecommender(ctx, r, r.Config, r.ArtifactKey); err != nil {
-				s.log.Error("deploy recommender at start", "recommender", r.ARN, "err", err)
+				s.log.ErrorContext(ctx, "deploy recommender at start", "recommender", r.ARN, "err", err)
 			}
 		case StatusCreateInProgress, StatusStopInProgress, StatusStartInProgress:
 			back := map[string]string{StatusCreateInProgress: StatusCreatePending, StatusStopInProgress: StatusStopPending,
@@ -330,7 +330,7 @@ func (s *Service) runRecommender(ctx context.Context, recARN string) {
 	bg := context.WithoutCancel(ctx)
 	set := func(fn func(r *Recommender)) {
 		if _, err := recommenders.Update(bg, s.st, recARN, s.now, func(r *Recommender) error { fn(r); return nil }); err != nil {
-			s.log.Error("update recommender", "recommender", recARN, "err", err)
+			s.log.ErrorContext(ctx, "update recommender", "recommender", recARN, "err", err)
 		}
 	}
 	switch {

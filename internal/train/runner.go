@@ -48,7 +48,7 @@ func (s *Service) recover(ctx context.Context) error {
 		}); err != nil {
 			return err
 		}
-		s.log.Info("solution version interrupted by a restart", "version", v.ARN, "was", v.Status)
+		s.log.InfoContext(ctx, "solution version interrupted by a restart", "version", v.ARN, "was", v.Status)
 	}
 	return nil
 }

@@ -50,10 +50,10 @@ func (s *Service) autoTrain(ctx context.Context) error {
 		}
 		v, err := s.CreateVersion(ctx, sol.ARN, "", ModeAutoTrain, TypeAutomatic, nil)
 		if err != nil {
-			s.log.Warn("automatic training not started", "solution", sol.ARN, "err", err)
+			s.log.WarnContext(ctx, "automatic training not started", "solution", sol.ARN, "err", err)
 			continue
 		}
-		s.log.Info("automatic training started", "solution", sol.ARN, "version", v.ARN)
+		s.log.InfoContext(ctx, "automatic training started", "solution", sol.ARN, "version", v.ARN)
 	}
 	return nil
 }
