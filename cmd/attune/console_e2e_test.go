@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"os/exec"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -181,6 +182,10 @@ func TestConsole(t *testing.T) {
 		}
 		if bytes.Contains(dom, []byte(`id="app-view" hidden`)) {
 			t.Errorf("rendered console still shows the login form:\n%s", dom)
+		}
+		// The root session sees the traffic charts, drawn from /console/api/metrics.
+		if bytes.Contains(dom, []byte(`id="charts" hidden`)) || !regexp.MustCompile(`id="chart-rate"[^>]*><line `).Match(dom) {
+			t.Errorf("rendered console lacks the drawn traffic charts:\n%s", dom)
 		}
 	})
 }

@@ -215,7 +215,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
-	console := web.New(web.Deps{Datasets: ds, Training: tr, Campaigns: cs, Runtime: sv}, web.Options{Credentials: credMap, Log: log, AccessKeys: keyring})
+	console := web.New(web.Deps{Datasets: ds, Training: tr, Campaigns: cs, Runtime: sv}, web.Options{Credentials: credMap, Log: log, AccessKeys: keyring, Metrics: promReg})
 	srv := api.New(api.Deps{Datasets: ds, Recipes: reg, Training: tr, Campaigns: cs, Runtime: sv, Events: ev,
 		Recommenders: tr, Batch: bs, Tags: tagging.New(st), Filters: fl, Console: console,
 		Readiness: newReadiness(readinessDeps{campaigns: cs, recommenders: tr, serving: sv, events: ev, failed: loadFailed}, log)}, api.Options{Credentials: credMap, AccessKeys: keyring, Scope: scope,

@@ -3,7 +3,6 @@ package web
 import (
 	"context"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -67,13 +66,8 @@ func (f *fakeKeys) Delete(_ context.Context, id string) error {
 
 func newKeysHarness(t *testing.T) (*harness, *fakeKeys) {
 	t.Helper()
-	h := &harness{t: t, fk: &fakeServices{}, now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
 	fk := &fakeKeys{keys: map[string]*accesskeys.Principal{}, info: map[string]accesskeys.Info{}}
-	handler := New(Deps{Datasets: h.fk, Training: h.fk, Campaigns: h.fk, Runtime: h.fk},
-		Options{Credentials: map[string]string{keyID: secret}, SessionTTL: time.Hour, Now: func() time.Time { return h.now }, AccessKeys: fk})
-	h.srv = httptest.NewServer(handler)
-	t.Cleanup(h.srv.Close)
-	return h, fk
+	return newHarnessWith(t, func(o *Options) { o.AccessKeys = fk }), fk
 }
 
 // jsonString quotes s as a JSON string.

@@ -16,6 +16,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/attune-dev/attune/internal/campaign"
 	"github.com/attune-dev/attune/internal/dataset"
 	"github.com/attune-dev/attune/internal/errs"
@@ -79,6 +81,9 @@ type Options struct {
 	// AccessKeys, when set, lets scoped access keys sign in (seeing only what
 	// their policy allows) and root sessions manage keys (keys.go).
 	AccessKeys KeyManager
+	// Metrics, when set, is the registry the request-rate, latency and
+	// event-rate charts read (metrics.go); nil hides them.
+	Metrics prometheus.Gatherer
 }
 
 // console serves the app and its API.
@@ -115,7 +120,7 @@ func New(deps Deps, opts Options) http.Handler {
 		w.Header().Set("Cache-Control", "no-store")
 		files.ServeHTTP(w, r)
 	})
-	for _, f := range []string{"app.js", "app.css"} {
+	for _, f := range []string{"app.js", "charts.js", "app.css"} {
 		c.mux.Handle("GET /console/"+f, files)
 	}
 	c.mux.HandleFunc("GET /console", func(w http.ResponseWriter, r *http.Request) {
@@ -127,6 +132,7 @@ func New(deps Deps, opts Options) http.Handler {
 	c.mux.Handle("POST /console/api/login-link", c.adapt(c.authed(c.loginLink)))
 	c.mux.Handle("GET /console/api/overview", c.adapt(c.authed(c.overview)))
 	c.mux.Handle("POST /console/api/recommend", c.adapt(c.authed(c.recommend)))
+	c.mux.Handle("GET /console/api/metrics", c.adapt(c.authed(c.metrics)))
 	c.handleKeys()
 	c.mux.Handle("/console/api/", c.adapt(func(w http.ResponseWriter, r *http.Request) error {
 		return errs.E(errs.NotFound, "no console endpoint %s %s", r.Method, r.URL.Path)

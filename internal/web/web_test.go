@@ -106,10 +106,16 @@ type harness struct {
 
 func newHarness(t *testing.T) *harness {
 	t.Helper()
+	return newHarnessWith(t, func(*Options) {})
+}
+
+// newHarnessWith is newHarness with options changed by set.
+func newHarnessWith(t *testing.T, set func(*Options)) *harness {
+	t.Helper()
 	h := &harness{t: t, fk: &fakeServices{}, now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
-	handler := New(Deps{Datasets: h.fk, Training: h.fk, Campaigns: h.fk, Runtime: h.fk},
-		Options{Credentials: map[string]string{keyID: secret}, SessionTTL: time.Hour, Now: func() time.Time { return h.now }})
-	h.srv = httptest.NewServer(handler)
+	opts := Options{Credentials: map[string]string{keyID: secret}, SessionTTL: time.Hour, Now: func() time.Time { return h.now }}
+	set(&opts)
+	h.srv = httptest.NewServer(New(Deps{Datasets: h.fk, Training: h.fk, Campaigns: h.fk, Runtime: h.fk}, opts))
 	t.Cleanup(h.srv.Close)
 	return h
 }

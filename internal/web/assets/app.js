@@ -1,5 +1,6 @@
-// Attune console: signs in, shows the overview as tables (refreshed every
-// few seconds), a "try it" form against a campaign and, for the root key,
+// Attune console: signs in, shows the overview as tables and, for the root
+// key, request-rate, p99-latency and event-rate charts (refreshed every few
+// seconds), a "try it" form against a campaign and, for the root key,
 // the access keys.
 "use strict";
 
@@ -111,6 +112,7 @@ async function refresh() {
   try {
     const ov = await api("GET", "overview");
     renderOverview(ov);
+    await refreshCharts();
     $("status").textContent = "Updated " + new Date().toLocaleTimeString();
   } catch (e) {
     if (e.status === 401) { showLogin(); return; }
@@ -122,6 +124,7 @@ function showLogin() {
   clearInterval(timer);
   timer = null;
   $("app-view").hidden = true;
+  $("charts").hidden = true;
   $("logout").hidden = true;
   $("login-view").hidden = false;
   $("status").textContent = "";
@@ -152,6 +155,8 @@ async function showApp() {
   try {
     const me = await api("GET", "whoami");
     $("keys").hidden = !me.root;
+    $("charts").hidden = !me.root;
+    samples = [];
     if (me.root) await renderKeys();
   } catch (e) {
     if (e.status === 401) { showLogin(); return; }
