@@ -199,7 +199,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		MinUsers: c.minUsers, Seed: c.seed, Quotas: c.quotas, MaxActiveVersions: c.quotas.Get(quota.ActiveVersions), Metrics: met}, time.Now, log)
 
 	fl := campaign.NewFilters(st, filterSchemas{ds}, campaign.Options{Scope: scope, Quotas: c.quotas}, time.Now, log)
-	sv := serving.New(st, artifacts, reg, serving.Options{MaxHistory: c.maxHistory, Filters: fl, ExactScoring: c.exactScoring, Metrics: met}, log)
+	sv := serving.New(st, artifacts, reg, serving.Options{MaxHistory: c.maxHistory, Filters: fl, ExactScoring: c.exactScoring, Metrics: met,
+		MaxLiveUsers: c.memory.maxLiveUsers, SpillDir: filepath.Join(c.dataDir, "spill")}, log)
 	imports.sv.Store(sv)
 	cs := campaign.New(st, campaignVersions{tr}, campaignDeployer{sv}, campaign.Options{Scope: scope, Quotas: c.quotas}, time.Now, log)
 

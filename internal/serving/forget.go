@@ -57,14 +57,16 @@ func (h *histories) forget(users, sessions map[string]struct{}) {
 	for u := range users {
 		if r, ok := h.users[u]; ok {
 			delete(h.users, u)
-			delete(h.live, r)
+			h.freeRowLocked(r)
 		}
+		h.unspillLocked(u, false)
 	}
 	for sess := range sessions {
 		if r, ok := h.sessions[sess]; ok {
 			delete(h.sessions, sess)
-			delete(h.live, r)
+			h.freeRowLocked(r)
 		}
+		h.unspillLocked(sess, true)
 	}
 }
 
@@ -73,5 +75,5 @@ func (h *histories) hasUser(id string) bool {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	_, ok := h.users[id]
-	return ok
+	return ok || (h.spill != nil && h.spill.has(spillKey(id, false)))
 }

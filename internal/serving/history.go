@@ -48,6 +48,7 @@ type histories struct {
 	eventNames []string
 	live       map[int32][]hevent // events observed after the build, per row
 	rows       int32              // rows in use (base rows first)
+	lru                           // the live-user cap, when set (history_live.go)
 }
 
 // loadHistories scans every committed chunk of an interactions dataset and
@@ -141,7 +142,7 @@ func cmpInt64(a, b int64) int {
 // newest maxPerUser of its base and live events. h.mu must be held.
 func (h *histories) appendRowLocked(dst []hevent, r int32) []hevent {
 	live := h.live[r]
-	if int(r) < len(h.ptr)-1 {
+	if int(r) < len(h.ptr)-1 && !h.baseGoneLocked(r) {
 		lo, hi := int(h.ptr[r]), int(h.ptr[r+1])
 		lo = max(lo, hi-max(h.maxPerUser-len(live), 0))
 		for p := lo; p < hi; p++ {
@@ -162,6 +163,9 @@ func (h *histories) appendRowLocked(dst []hevent, r int32) []hevent {
 // with that id (Personalize serves anonymous visitors by their sessionId
 // passed as userId), appended to dst.
 func (h *histories) user(dst []hevent, id string) []hevent {
+	if h.spill != nil {
+		return h.userCapped(dst, id)
+	}
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	if r, ok := h.users[id]; ok {
@@ -218,19 +222,23 @@ func (h *histories) observe(evs []corpus.Event) {
 		case ev.User != "":
 			r, ok := h.users[ev.User]
 			if !ok {
-				r = h.newRowLocked()
+				r = h.newRowLocked(ev.User, false)
 				h.users[ev.User] = r
 			}
-			if s, ok := h.sessions[ev.Session]; ok && ev.Session != "" && s != r {
-				h.live[r] = append(h.live[r], h.appendRowLocked(nil, s)...)
-				delete(h.live, s)
-				delete(h.sessions, ev.Session)
+			if ev.Session != "" {
+				if s, ok := h.sessions[ev.Session]; ok && s != r {
+					h.live[r] = append(h.live[r], h.appendRowLocked(nil, s)...)
+					delete(h.sessions, ev.Session)
+					h.freeRowLocked(s)
+				} else if !ok {
+					h.live[r] = h.takeSpilledSessionLocked(h.live[r], ev.Session)
+				}
 			}
 			row = r
 		case ev.Session != "":
 			r, ok := h.sessions[ev.Session]
 			if !ok {
-				r = h.newRowLocked()
+				r = h.newRowLocked(ev.Session, true)
 				h.sessions[ev.Session] = r
 			}
 			row = r
@@ -255,13 +263,9 @@ func (h *histories) observe(evs []corpus.Event) {
 			l = slices.Clone(l[len(l)-h.maxPerUser:])
 		}
 		h.live[row] = l
+		h.touchLocked(row)
 	}
-}
-
-func (h *histories) newRowLocked() int32 {
-	r := h.rows
-	h.rows++
-	return r
+	h.evictLocked()
 }
 
 // snapshot returns the item and event-type tables as they are now; indexes

@@ -71,12 +71,17 @@ func (h *histories) interactions(eventType string, minValue float64) *recipe.Int
 		in.Event = append(in.Event, event)
 		in.Value = append(in.Value, v)
 	}
-	for p, it := range h.items {
-		v := nan32
-		if h.values != nil {
-			v = h.values[p]
+	for r := range int32(len(h.ptr) - 1) {
+		if h.baseGoneLocked(r) {
+			continue // evicted by the live-user cap
 		}
-		add(it, h.events[p], h.tbase+int64(h.toff[p]), v)
+		for p := h.ptr[r]; p < h.ptr[r+1]; p++ {
+			v := nan32
+			if h.values != nil {
+				v = h.values[p]
+			}
+			add(h.items[p], h.events[p], h.tbase+int64(h.toff[p]), v)
+		}
 	}
 	for _, evs := range h.live {
 		for _, e := range evs {

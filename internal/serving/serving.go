@@ -54,6 +54,14 @@ type Options struct {
 	IndexShare    float64
 	// Metrics receives model load times (stats.go); nil records nothing.
 	Metrics Metrics
+	// MaxLiveUsers caps the users and anonymous sessions whose recent
+	// history each dataset group keeps in memory; the least recently used
+	// beyond it are moved to a spill file in SpillDir and brought back by
+	// their next request or event. 0 means no cap.
+	MaxLiveUsers int
+	// SpillDir is the folder of the spill files; "" means the system's
+	// temporary folder.
+	SpillDir string
 }
 
 // DefaultOptions returns the defaults documented on Options.
@@ -242,7 +250,7 @@ func (s *Service) Deploy(ctx context.Context, d Deployment) error {
 	h := g.hist.Load()
 	s.log.InfoContext(ctx, "campaign loaded", "campaign", d.Campaign, "solutionVersion", d.SolutionVersion, "recipe", meta.Recipe,
 		"items", len(l.items), "users", len(l.userIndex), "historyRows", len(h.ptr)-1, "historyEvents", len(h.items),
-		"historyMiB", h.bytes()>>20, "seconds", s.opts.Now().Sub(start).Seconds())
+		"historyMiB", h.bytes()>>20, "liveUsers", h.liveUsers(), "seconds", s.opts.Now().Sub(start).Seconds())
 	return nil
 }
 
@@ -262,6 +270,9 @@ func (s *Service) refreshGroup(ctx context.Context, g *group) error {
 		}
 	}
 	h, _, err := loadHistories(ctx, s.sc, g.interactions, s.opts.MaxHistory)
+	if err == nil {
+		err = h.capLive(s.opts.MaxLiveUsers, s.opts.SpillDir)
+	}
 	if err != nil {
 		g.mu.Lock()
 		done()
