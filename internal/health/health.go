@@ -39,16 +39,16 @@ type Options struct {
 	Now func() time.Time
 }
 
-// ErrNotChecked is what Ready answers to a caller whose context ends while
-// another caller's checks are running.
-var ErrNotChecked = errors.New("readiness not checked: the caller gave up waiting")
+// ErrNotChecked is what Ready answers to a caller that stopped waiting (its
+// context ended, or the checks overran every deadline) before an answer.
+var ErrNotChecked = errors.New("readiness not checked: no answer in time")
 
 // Readiness runs the checks. Its methods are safe for concurrent use.
 type Readiness struct {
 	checks []Check
 	opts   Options
 	log    *slog.Logger
-	// sem is held by the one caller running the checks.
+	// sem is held by whoever runs the checks or reads their last answer.
 	sem chan struct{}
 
 	// The fields below are guarded by sem.
@@ -74,24 +74,43 @@ func New(checks []Check, opts Options, log *slog.Logger) *Readiness {
 
 // Ready returns nil when every check passes, or an error naming the first
 // that failed and why. It reuses an answer younger than CacheFor; callers
-// arriving while the checks run wait for that run's answer (or until their
-// ctx is done: ErrNotChecked). A caller going away does not cut the checks
-// short, so its hang-up is never mistaken for a slow store.
+// arriving while the checks run wait for that run's answer. No caller waits
+// longer than every check's Timeout together (plus one): a check that
+// ignores its deadline makes callers get ErrNotChecked, never hang, and the
+// checks run again only once it has returned. A caller going away does not
+// cut the checks short, so its hang-up is never mistaken for a slow store.
 func (r *Readiness) Ready(ctx context.Context) error {
+	wait := time.NewTimer(r.opts.Timeout * time.Duration(len(r.checks)+1))
+	defer wait.Stop()
 	select {
 	case r.sem <- struct{}{}:
 	case <-ctx.Done():
 		return ErrNotChecked
+	case <-wait.C:
+		return ErrNotChecked
 	}
-	defer func() { <-r.sem }()
-	now := r.opts.Now()
-	if !r.at.IsZero() && r.opts.CacheFor > 0 && now.Sub(r.at) < r.opts.CacheFor {
-		return r.err
+	if !r.at.IsZero() && r.opts.CacheFor > 0 && r.opts.Now().Sub(r.at) < r.opts.CacheFor {
+		err := r.err
+		<-r.sem
+		return err
 	}
-	r.err = r.run(context.WithoutCancel(ctx))
-	r.at = r.opts.Now()
-	r.logChangeLocked(ctx)
-	return r.err
+	done := make(chan error, 1)
+	// The run owns sem until the checks return, whoever stops waiting.
+	go func() {
+		defer func() { <-r.sem }()
+		r.err = r.run(context.WithoutCancel(ctx))
+		r.at = r.opts.Now()
+		r.logChangeLocked(ctx)
+		done <- r.err
+	}()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ErrNotChecked
+	case <-wait.C:
+		return ErrNotChecked
+	}
 }
 
 func (r *Readiness) run(ctx context.Context) error {

@@ -113,12 +113,38 @@ func TestReadinessCallerGoesAway(t *testing.T) {
 	if err := r.Ready(wctx); !errors.Is(err, ErrNotChecked) {
 		t.Errorf("waiting caller that gave up: Ready() = %v, want ErrNotChecked", err)
 	}
-	cancel() // the first caller hangs up: its checks still finish
-	close(release)
-	if err := <-first; err != nil {
-		t.Errorf("caller that hung up mid-check: Ready() = %v, want nil (checks are not cut short)", err)
+	cancel() // the first caller hangs up: it stops waiting, its checks go on
+	if err := <-first; !errors.Is(err, ErrNotChecked) {
+		t.Errorf("caller that hung up mid-check: Ready() = %v, want ErrNotChecked", err)
 	}
+	close(release)
 	if err := r.Ready(context.Background()); err != nil || runs.Load() != 1 {
-		t.Errorf("Ready() after = %v with %d runs, want the cached nil from 1 run", err, runs.Load())
+		t.Errorf("Ready() after = %v with %d runs, want nil from the run the hung-up caller started", err, runs.Load())
+	}
+}
+
+func TestReadinessCheckIgnoringItsDeadline(t *testing.T) {
+	release := make(chan struct{})
+	var runs atomic.Int32
+	r := New([]Check{{Name: "stuck", Ready: func(context.Context) error {
+		runs.Add(1)
+		<-release // a driver call that ignores ctx
+		return nil
+	}}}, Options{Timeout: 10 * time.Millisecond, CacheFor: -1}, slog.New(slog.DiscardHandler))
+	for i := range 3 {
+		if err := r.Ready(context.Background()); !errors.Is(err, ErrNotChecked) {
+			t.Errorf("call %d with a stuck check: Ready() = %v, want ErrNotChecked", i, err)
+		}
+	}
+	if n := runs.Load(); n != 1 {
+		t.Errorf("stuck check started %d times, want 1 (no pile-up)", n)
+	}
+	close(release)
+	deadline := time.Now().Add(5 * time.Second)
+	for r.Ready(context.Background()) != nil {
+		if time.Now().After(deadline) {
+			t.Fatal("not ready after the stuck check returned")
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
