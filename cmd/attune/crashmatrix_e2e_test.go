@@ -140,7 +140,13 @@ func TestCrashMatrix(t *testing.T) {
 	t.Logf("crash matrix: %d rounds, replay with ATTUNE_CRASH_SEED=%d", rounds, seed)
 	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 
-	w := newCrashWorld(t)
+	// The long run works on larger data, so that trainings, model loads and
+	// exports last long enough for kills to land inside them.
+	size := crashSize{Users: 200, Interactions: 6000, ImportRows: 400000}
+	if rounds > 6 {
+		size = crashSize{Users: 2000, Interactions: 150000, ImportRows: 1000000}
+	}
+	w := newCrashWorld(t, size)
 	ops := w.ops()
 	midway := map[string]int{}
 	for r := range rounds {
@@ -180,6 +186,7 @@ func TestCrashMatrix(t *testing.T) {
 		w.proc.kill(t)
 		w.stopLoads()
 		wg.Wait()
+		w.stopLoads() // one started after the kill
 		w.checkImportAtKill(t, r)
 
 		w.proc.start(t)
@@ -198,14 +205,21 @@ func TestCrashMatrix(t *testing.T) {
 	w.checkFinal(t)
 }
 
+// crashSize is the data of a crash matrix: demo users and interactions,
+// and the rows of each import.
+type crashSize struct {
+	Users, Interactions int
+	ImportRows          int64
+}
+
 // newCrashWorld builds the binary, starts it on a new data dir and creates
 // the data every op needs.
-func newCrashWorld(t *testing.T) *crashWorld {
+func newCrashWorld(t *testing.T, size crashSize) *crashWorld {
 	t.Helper()
 	w := &crashWorld{proc: &crashProc{bin: buildBinary(t), dir: t.TempDir()}, exportDir: t.TempDir(), spans: map[string]time.Duration{}}
 	w.proc.start(t)
 	ctx, pc := t.Context(), w.proc.personalize()
-	o := demo.Options{Seed: 11, Users: 200, Interactions: 6000}
+	o := demo.Options{Seed: 11, Users: size.Users, Interactions: size.Interactions}
 	w.data = demo.Generate(o)
 	w.group = demoGroup(t, ctx, pc, "crash", o)
 	w.interactions = "arn:aws:personalize:us-east-1:000000000000:dataset/crash/INTERACTIONS"
@@ -242,7 +256,7 @@ func newCrashWorld(t *testing.T) *crashWorld {
 	w.importDataset = dsARNs["Interactions"]
 	var b strings.Builder
 	b.WriteString("USER_ID,ITEM_ID,EVENT_TYPE,TIMESTAMP\n")
-	w.importRows = 400000
+	w.importRows = size.ImportRows
 	for i := range w.importRows {
 		fmt.Fprintf(&b, "imp_%05d,itm_%05d,VIEWED,%d\n", i%3000, (i*7)%9000, 1700000000+i)
 	}
@@ -600,7 +614,7 @@ func (w *crashWorld) checkFinal(t *testing.T) {
 			t.Errorf("event %s stored %d times", id, n)
 		}
 	}
-	t.Logf("%d acknowledged events each stored once (%d calls failed at the kills); %d deletions completed", acked, fails, len(w.deleted))
+	t.Logf("%d acknowledged events each stored once (%d calls failed around the kills); %d deletions completed", acked, fails, len(w.deleted))
 	w.proc.stop(t)
 	if n := countRecords(t, w.proc.dir, w.importDataset); n != w.importedRows {
 		t.Errorf("import dataset holds %d rows, want %d", n, w.importedRows)
