@@ -15,7 +15,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/attune-dev/attune/internal/metrics"
 	"github.com/attune-dev/attune/internal/serving"
 )
 
@@ -35,7 +37,18 @@ func (c cannedRuntime) Rank(context.Context, serving.Request) (*serving.Result, 
 // and encoding of 25 explained items (no network, no model).
 //
 //	go test -run x -bench GetRecommendationsAPI ./internal/api
-func BenchmarkGetRecommendationsAPI(b *testing.B) {
+func BenchmarkGetRecommendationsAPI(b *testing.B) { benchGetRecommendations(b, nil) }
+
+// BenchmarkGetRecommendationsAPIMetrics is BenchmarkGetRecommendationsAPI
+// with Prometheus request metrics recorded (metrics.go): the difference is
+// what a counter and a histogram observation cost per request.
+//
+//	go test -run x -bench GetRecommendationsAPI ./internal/api
+func BenchmarkGetRecommendationsAPIMetrics(b *testing.B) {
+	benchGetRecommendations(b, metrics.New(prometheus.NewRegistry()))
+}
+
+func benchGetRecommendations(b *testing.B, m RequestMetrics) {
 	items := make([]serving.Item, 25)
 	for i := range items {
 		sc := 1.0 / 25
@@ -44,7 +57,7 @@ func BenchmarkGetRecommendationsAPI(b *testing.B) {
 	}
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	s := New(Deps{Runtime: cannedRuntime{&serving.Result{Items: items, RecommendationID: "RID-x"}}},
-		Options{Credentials: map[string]string{"AKID": "SECRET"}, Now: func() time.Time { return now }},
+		Options{Credentials: map[string]string{"AKID": "SECRET"}, Now: func() time.Time { return now }, Metrics: m},
 		slog.New(slog.NewTextHandler(io.Discard, nil)))
 	body := []byte(`{"campaignArn":"arn:aws:personalize:us-east-1:000000000000:campaign/bench","userId":"usr_000001"}`)
 	sum := sha256.Sum256(body)

@@ -178,3 +178,14 @@ func TestJobsGauge(t *testing.T) {
 	f.err = nil
 	check(arn.SolutionVersion, "ACTIVE", 1)
 }
+
+// BenchmarkRequest is the cost the request path pays per answer: one
+// counter and one histogram observation found by their labels.
+//
+//	go test -run x -bench Request ./internal/metrics
+func BenchmarkRequest(b *testing.B) {
+	m := New(NewRegistry())
+	for b.Loop() {
+		m.Request("personalize-runtime", "GetRecommendations", 200, time.Millisecond)
+	}
+}
