@@ -83,25 +83,16 @@ func TestMetricsAfterKnownTraffic(t *testing.T) {
 	}
 
 	f := ts.scrapeAdmin(t)
-	counts := []struct {
-		name   string
-		labels map[string]string
-		want   float64
-	}{
-		{"attune_requests_total", map[string]string{"api": "personalize", "operation": "ListDatasetGroups", "code": "200"}, 3},
-		{"attune_requests_total", map[string]string{"api": "personalize-events", "operation": "PutEvents", "code": "200"}, 2},
-		{"attune_requests_total", map[string]string{"api": "personalize-events", "operation": "PutEvents", "code": "400"}, 1},
-		{"attune_requests_total", map[string]string{"api": "personalize", "operation": "CreateDatasetImportJob", "code": "200"}, 1},
-		{"attune_events_ingested_total", nil, 6},
-		{"attune_events_rejected_total", map[string]string{"reason": "invalid"}, 2},
-		{"attune_import_rows_total", map[string]string{"dataset_type": "INTERACTIONS", "outcome": "imported"}, 28},
-		{"attune_jobs", map[string]string{"kind": "dataset-import-job", "status": "ACTIVE"}, 1},
-	}
-	for _, tc := range counts {
-		if got := f.Count(tc.name, tc.labels); got != tc.want {
-			t.Errorf("%s%v = %v, want %v", tc.name, tc.labels, got, tc.want)
-		}
-	}
+	f.Check(t, []metricstest.Want{
+		{Name: "attune_requests_total", Labels: map[string]string{"api": "personalize", "operation": "ListDatasetGroups", "code": "200"}, Value: 3},
+		{Name: "attune_requests_total", Labels: map[string]string{"api": "personalize-events", "operation": "PutEvents", "code": "200"}, Value: 2},
+		{Name: "attune_requests_total", Labels: map[string]string{"api": "personalize-events", "operation": "PutEvents", "code": "400"}, Value: 1},
+		{Name: "attune_requests_total", Labels: map[string]string{"api": "personalize", "operation": "CreateDatasetImportJob", "code": "200"}, Value: 1},
+		{Name: "attune_events_ingested_total", Labels: nil, Value: 6},
+		{Name: "attune_events_rejected_total", Labels: map[string]string{"reason": "invalid"}, Value: 2},
+		{Name: "attune_import_rows_total", Labels: map[string]string{"dataset_type": "INTERACTIONS", "outcome": "imported"}, Value: 28},
+		{Name: "attune_jobs", Labels: map[string]string{"kind": "dataset-import-job", "status": "ACTIVE"}, Value: 1},
+	})
 	if got := f.Count("attune_requests_total", map[string]string{"api": "personalize", "operation": "unknown"}); got != 1 {
 		t.Errorf(`attune_requests_total{operation="unknown"} = %v, want 1`, got)
 	}

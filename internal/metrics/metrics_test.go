@@ -44,25 +44,15 @@ func TestScrapeAfterKnownTraffic(t *testing.T) {
 	RegisterLiveUsers(reg, func() map[string]int { return map[string]int{"arn:c1": 7, "arn:c2": 0} })
 
 	fams := scrape(t, AdminHandler(reg))
-	counters := []struct {
-		name   string
-		labels map[string]string
-		want   float64
-	}{
-		{"attune_requests_total", map[string]string{"api": "personalize", "operation": "ListDatasetGroups", "code": "200"}, 3},
-		{"attune_requests_total", map[string]string{"api": "personalize", "operation": "ListDatasetGroups", "code": "400"}, 1},
-		{"attune_requests_total", map[string]string{"api": "personalize-runtime", "operation": "GetRecommendations", "code": "200"}, 1},
-		{"attune_events_ingested_total", nil, 15},
-		{"attune_events_rejected_total", map[string]string{"reason": "invalid"}, 2},
-		{"attune_import_rows_total", map[string]string{"dataset_type": "INTERACTIONS", "outcome": "imported"}, 90},
-		{"attune_import_rows_total", map[string]string{"dataset_type": "INTERACTIONS", "outcome": "rejected"}, 10},
-	}
-	for _, tc := range counters {
-		got := fams.Find(tc.name, tc.labels)
-		if got == nil || got.GetCounter().GetValue() != tc.want {
-			t.Errorf("%s%v = %v, want %v", tc.name, tc.labels, got, tc.want)
-		}
-	}
+	fams.Check(t, []metricstest.Want{
+		{Name: "attune_requests_total", Labels: map[string]string{"api": "personalize", "operation": "ListDatasetGroups", "code": "200"}, Value: 3},
+		{Name: "attune_requests_total", Labels: map[string]string{"api": "personalize", "operation": "ListDatasetGroups", "code": "400"}, Value: 1},
+		{Name: "attune_requests_total", Labels: map[string]string{"api": "personalize-runtime", "operation": "GetRecommendations", "code": "200"}, Value: 1},
+		{Name: "attune_events_ingested_total", Labels: nil, Value: 15},
+		{Name: "attune_events_rejected_total", Labels: map[string]string{"reason": "invalid"}, Value: 2},
+		{Name: "attune_import_rows_total", Labels: map[string]string{"dataset_type": "INTERACTIONS", "outcome": "imported"}, Value: 90},
+		{Name: "attune_import_rows_total", Labels: map[string]string{"dataset_type": "INTERACTIONS", "outcome": "rejected"}, Value: 10},
+	})
 	if fams.Find("attune_import_rows_total", map[string]string{"dataset_type": "ITEMS"}) != nil {
 		t.Errorf("attune_import_rows_total has an ITEMS series after 0 rows")
 	}

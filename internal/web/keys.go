@@ -80,16 +80,25 @@ func (c *console) allowed(r *http.Request, op, resource string) error {
 	return nil
 }
 
+// requireRoot returns nil for a root session, else errs.Unauthenticated or
+// errs.AccessDenied saying a root session may do what.
+func (c *console) requireRoot(r *http.Request, what string) error {
+	who, err := c.caller(r)
+	if err != nil {
+		return err
+	}
+	if !who.root {
+		return errs.E(errs.AccessDenied, "only a root session may %s", what)
+	}
+	return nil
+}
+
 // rootOnly wraps the key-management handlers: scoped keys may sign in but
 // never manage keys.
 func (c *console) rootOnly(h func(w http.ResponseWriter, r *http.Request) error) func(w http.ResponseWriter, r *http.Request) error {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		who, err := c.caller(r)
-		if err != nil {
+		if err := c.requireRoot(r, "manage access keys"); err != nil {
 			return err
-		}
-		if !who.root {
-			return errs.E(errs.AccessDenied, "only a root session may manage access keys")
 		}
 		if c.opts.AccessKeys == nil {
 			return errs.E(errs.Unavailable, "this server has no access-key store")

@@ -45,12 +45,8 @@ func chartedAPI(api string) bool {
 // metrics answers GET /console/api/metrics for root sessions: one sample of
 // the registry's request and event counters.
 func (c *console) metrics(w http.ResponseWriter, r *http.Request) error {
-	who, err := c.caller(r)
-	if err != nil {
+	if err := c.requireRoot(r, "see the server's metrics"); err != nil {
 		return err
-	}
-	if !who.root {
-		return errs.E(errs.AccessDenied, "only a root session may see the server's metrics")
 	}
 	if c.opts.Metrics == nil {
 		return errs.E(errs.NotFound, "metrics are not collected by this server")

@@ -69,3 +69,21 @@ func Bucket(h *dto.Histogram, le float64) int64 {
 	}
 	return -1
 }
+
+// Want is the expected value of one counter or gauge series.
+type Want struct {
+	Name   string
+	Labels map[string]string // a subset of the series' labels; nil for none
+	Value  float64
+}
+
+// Check reports through t.Errorf every series of wants whose value differs
+// (an absent series counts as 0).
+func (f Families) Check(t testing.TB, wants []Want) {
+	t.Helper()
+	for _, w := range wants {
+		if got := f.Count(w.Name, w.Labels); got != w.Value {
+			t.Errorf("%s%v = %v, want %v", w.Name, w.Labels, got, w.Value)
+		}
+	}
+}
