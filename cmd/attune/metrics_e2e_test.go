@@ -45,7 +45,7 @@ func (ts *testServer) scrapeAdmin(t *testing.T) metricstest.Families {
 // /metrics: counts per operation and status, histogram buckets, events,
 // import rows, jobs; and the public port serves neither /metrics nor pprof.
 func TestMetricsAfterKnownTraffic(t *testing.T) {
-	ts := startServer(t, "")
+	ts := startServer(t, "", "--min-training-interactions", "-1", "--min-training-users", "-1")
 	pc := ts.personalizeClient()
 	ctx := t.Context()
 	for range 3 {
@@ -66,6 +66,12 @@ func TestMetricsAfterKnownTraffic(t *testing.T) {
 	if j := importAndWait(t, ctx, pc, "met-interactions", ds["Interactions"], "file://"+testdataPath(t, "interactions.csv"), ""); aws.ToString(j.Status) != "ACTIVE" {
 		t.Fatalf("import = %s, want ACTIVE", aws.ToString(j.Status))
 	}
+	va, st := trainVersion(t, ctx, pc, &personalize.CreateSolutionInput{Name: aws.String("met-pop"), DatasetGroupArn: aws.String(group),
+		RecipeArn: aws.String("arn:aws:personalize:::recipe/aws-popularity-count")})
+	if st != "ACTIVE" {
+		t.Fatalf("solution version ended %s", st)
+	}
+	campaignARN := deployCampaign(t, ctx, pc, &personalize.CreateCampaignInput{Name: aws.String("met-live"), SolutionVersionArn: aws.String(va)})
 	_, trackingID := createTracker(t, ctx, pc, group, "met-tracker")
 	ec := eventsClient(ts.URL, 0)
 	event := func(item string) etypes.Event {
@@ -92,6 +98,7 @@ func TestMetricsAfterKnownTraffic(t *testing.T) {
 		{Name: "attune_events_rejected_total", Labels: map[string]string{"reason": "invalid"}, Value: 2},
 		{Name: "attune_import_rows_total", Labels: map[string]string{"dataset_type": "INTERACTIONS", "outcome": "imported"}, Value: 28},
 		{Name: "attune_jobs", Labels: map[string]string{"kind": "dataset-import-job", "status": "ACTIVE"}, Value: 1},
+		{Name: "attune_jobs", Labels: map[string]string{"kind": "solution-version", "status": "ACTIVE"}, Value: 1},
 	})
 	if got := f.Count("attune_requests_total", map[string]string{"api": "personalize", "operation": "unknown"}); got != 1 {
 		t.Errorf(`attune_requests_total{operation="unknown"} = %v, want 1`, got)
@@ -107,6 +114,16 @@ func TestMetricsAfterKnownTraffic(t *testing.T) {
 	if h.GetSampleCount() != 3 || metricstest.Bucket(h, 10) != 3 || metricstest.Bucket(h, 0.0005) > 3 {
 		t.Errorf("ListDatasetGroups duration: count %d, le=10 %d, le=0.0005 %d; want 3, 3, at most 3",
 			h.GetSampleCount(), metricstest.Bucket(h, 10), metricstest.Bucket(h, 0.0005))
+	}
+	// The seed sample's 10 users; usr_01, who sent the events, is one of them.
+	if users := f.Count("attune_live_users", map[string]string{"campaign": campaignARN}); users != 10 {
+		t.Errorf("attune_live_users{campaign=%q} = %v, want the sample's 10 users", campaignARN, users)
+	}
+	for name, labels := range map[string]map[string]string{"attune_training_duration_seconds": {"recipe": "aws-popularity-count"},
+		"attune_model_load_seconds": nil} {
+		if n := f.Find(name, labels).GetHistogram().GetSampleCount(); n != 1 {
+			t.Errorf("%s%v count = %d, want 1", name, labels, n)
+		}
 	}
 	if lag := f.Find("attune_event_effect_lag_seconds", nil).GetHistogram(); lag.GetSampleCount() != 2 {
 		t.Errorf("event_effect_lag count = %d, want 2 (one per acknowledged PutEvents)", lag.GetSampleCount())
