@@ -24,8 +24,9 @@ func TestLiveUsersAndModelLoads(t *testing.T) {
 	key := f.train(t, "aws-popularity-count", "v1", recipe.Params{})
 	deploy(t, s, "c1", key, false)
 	deploy(t, s, "c2", key, false)
-	s.Expect("c3")                             // expected, not loaded: not reported
-	want := map[string]int{"c1": 40, "c2": 40} // the fixture's 40 users, one state shared by the group
+	s.Expect("c3") // expected but not loaded, so not reported
+	// The fixture's 40 users, in one state the group's campaigns share.
+	want := map[string]int{"c1": 40, "c2": 40}
 	if got := s.LiveUsers(); len(got) != 2 || got["c1"] != want["c1"] || got["c2"] != want["c2"] {
 		t.Errorf("LiveUsers() = %v, want %v", got, want)
 	}
