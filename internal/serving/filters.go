@@ -2,6 +2,7 @@ package serving
 
 import (
 	"context"
+	"errors"
 	"regexp"
 	"slices"
 	"strings"
@@ -134,6 +135,19 @@ func catalogOver(ids []string, fields []schema.Field, e *corpus.Entities) *filte
 // compileFilter resolves and compiles a request's (or promotion's) filter
 // for the deployment. member names the request member in errors.
 func (s *Service) compileFilter(ctx context.Context, l *loaded, member, filterARN string, values map[string]string) (*filter.Compiled, error) {
+	dctx, cancel := context.WithTimeout(ctx, s.opts.StoreTimeout)
+	defer cancel()
+	c, err := s.compileFilterBounded(dctx, l, member, filterARN, values)
+	if err != nil && ctx.Err() == nil && errors.Is(dctx.Err(), context.DeadlineExceeded) &&
+		(errors.Is(err, context.DeadlineExceeded) || errs.KindOf(err) == errs.Internal) {
+		s.log.WarnContext(ctx, "store did not answer within the store timeout", "filter", filterARN, "timeout", s.opts.StoreTimeout, "err", err)
+		return nil, errs.E(errs.Busy, "the data store did not answer within %s; retry shortly", s.opts.StoreTimeout)
+	}
+	return c, err
+}
+
+// compileFilterBounded is compileFilter under the store deadline.
+func (s *Service) compileFilterBounded(ctx context.Context, l *loaded, member, filterARN string, values map[string]string) (*filter.Compiled, error) {
 	if s.opts.Filters == nil {
 		return nil, errs.E(errs.NotFound, "Could not find filter %s", filterARN)
 	}

@@ -62,6 +62,10 @@ type Options struct {
 	// SpillDir is the folder of the spill files; "" means the system's
 	// temporary folder.
 	SpillDir string
+	// StoreTimeout bounds the store reads a request may make (resolving
+	// a filter on its first use, its dataset schemas); a request that
+	// runs out answers errs.Busy. 0 means 5s.
+	StoreTimeout time.Duration
 }
 
 // DefaultOptions returns the defaults documented on Options.
@@ -129,6 +133,9 @@ func New(sc corpus.ChunkScanner, bucket blob.Bucket, reg decoder, opts Options, 
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.StoreTimeout <= 0 {
+		opts.StoreTimeout = 5 * time.Second
 	}
 	if opts.Metrics == nil {
 		opts.Metrics = noMetrics{}
