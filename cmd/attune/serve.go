@@ -200,7 +200,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 
 	fl := campaign.NewFilters(st, filterSchemas{ds}, campaign.Options{Scope: scope, Quotas: c.quotas}, time.Now, log)
 	sv := serving.New(st, artifacts, reg, serving.Options{MaxHistory: c.maxHistory, Filters: fl, ExactScoring: c.exactScoring, Metrics: met,
-		MaxLiveUsers: c.memory.maxLiveUsers, SpillDir: filepath.Join(c.dataDir, "spill")}, log)
+		MaxLiveUsers: c.memory.maxLiveUsers, SpillDir: filepath.Join(c.dataDir, "spill"), StoreTimeout: c.memory.storeTimeout}, log)
 	imports.sv.Store(sv)
 	cs := campaign.New(st, campaignVersions{tr}, campaignDeployer{sv}, campaign.Options{Scope: scope, Quotas: c.quotas}, time.Now, log)
 
