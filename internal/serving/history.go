@@ -196,7 +196,11 @@ func (h *histories) eventName(i uint16) string {
 func (h *histories) counts() []int32 {
 	h.mu.RLock()
 	n := len(h.itemIDs)
+	bulk := h.bulkCounts
 	h.mu.RUnlock()
+	if bulk != nil {
+		return slices.Clone(bulk) // counted before the cap evicted users
+	}
 	out := make([]int32, n)
 	for _, it := range h.items {
 		if int(it) < n {

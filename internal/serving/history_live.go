@@ -27,6 +27,10 @@ type lru struct {
 	free     []int32
 	resident int // rows in use
 	hand     int32
+	// bulkCounts is counts() of the bulk arrays before capLive dropped
+	// evicted users from them, so that popularity does not depend on
+	// who is in memory; nil when nothing was dropped.
+	bulkCounts []int32
 	// spillErrors counts evictions abandoned because the spill file
 	// could not be written; the rows then stay in memory.
 	spillErrors int
@@ -92,6 +96,10 @@ func (h *histories) capLive(maxLive int, dir string) error {
 		if err := h.evictRowLocked(r); err != nil {
 			return err
 		}
+	}
+	h.bulkCounts = make([]int32, len(h.itemIDs))
+	for _, it := range h.items {
+		h.bulkCounts[it]++
 	}
 	h.compactBaseLocked()
 	return nil
