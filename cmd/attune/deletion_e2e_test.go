@@ -137,12 +137,7 @@ func TestDataDeletionJob(t *testing.T) {
 
 	recs := func(user string) []string {
 		t.Helper()
-		out, err := rc.GetRecommendations(ctx, &personalizeruntime.GetRecommendationsInput{CampaignArn: aws.String(campaign),
-			UserId: aws.String(user), NumResults: 10})
-		if err != nil {
-			t.Fatalf("GetRecommendations(%s): %v", user, err)
-		}
-		return ids(out.ItemList)
+		return recommendedIDs(t, ctx, rc, campaign, user)
 	}
 	const stranger = "never-seen-user-0000"
 	if slices.Equal(recs(marker), recs(stranger)) {

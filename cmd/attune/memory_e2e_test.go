@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"testing"
@@ -47,12 +48,7 @@ func TestLiveUserCap(t *testing.T) {
 	}
 	ask := func(campaign, user string) []string {
 		t.Helper()
-		out, err := rc.GetRecommendations(ctx, &personalizeruntime.GetRecommendationsInput{CampaignArn: aws.String(campaign),
-			UserId: aws.String(user), NumResults: 10})
-		if err != nil {
-			t.Fatalf("GetRecommendations(%s): %v", user, err)
-		}
-		return ids(out.ItemList)
+		return recommendedIDs(t, ctx, rc, campaign, user)
 	}
 	put("fresh-1", "srv_003", "srv_010", "srv_011")
 	users := []string{"usr_0001", "usr_0002", "usr_0150", "fresh-1"}
@@ -92,4 +88,15 @@ func TestLiveUserCap(t *testing.T) {
 			t.Errorf("second campaign gives %s %v, first %v", u, got, before[u])
 		}
 	}
+}
+
+// recommendedIDs asks a campaign for 10 items for a user and returns their ids.
+func recommendedIDs(t *testing.T, ctx context.Context, rc *personalizeruntime.Client, campaign, user string) []string {
+	t.Helper()
+	out, err := rc.GetRecommendations(ctx, &personalizeruntime.GetRecommendationsInput{CampaignArn: aws.String(campaign),
+		UserId: aws.String(user), NumResults: 10})
+	if err != nil {
+		t.Fatalf("GetRecommendations(%s): %v", user, err)
+	}
+	return ids(out.ItemList)
 }

@@ -30,17 +30,29 @@ func TestParseMemoryFlags(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			c, err := parseServe(tc.args, func(k string) string { return tc.env[k] }, io.Discard)
-			if tc.wantErr != "" {
-				var ue usageError
-				if !errors.As(err, &ue) || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("parseServe(%q, %v) = %v, want a usage error naming %s", tc.args, tc.env, err, tc.wantErr)
-				}
-				return
-			}
-			if err != nil || c.memory != tc.want {
-				t.Fatalf("parseServe(%q, %v) = %+v, %v; want %+v", tc.args, tc.env, c.memory, err, tc.want)
+			c, ok := parseServeCase(t, tc.args, tc.env, tc.wantErr)
+			if ok && c.memory != tc.want {
+				t.Fatalf("parseServe(%q, %v) = %+v; want %+v", tc.args, tc.env, c.memory, tc.want)
 			}
 		})
 	}
+}
+
+// parseServeCase runs parseServe with args and env. With wantErr it checks
+// that the result is a usage error containing wantErr and returns false;
+// otherwise it fails the test on any error and returns the config and true.
+func parseServeCase(t *testing.T, args []string, env map[string]string, wantErr string) (serveConfig, bool) {
+	t.Helper()
+	c, err := parseServe(args, func(k string) string { return env[k] }, io.Discard)
+	if wantErr != "" {
+		var ue usageError
+		if !errors.As(err, &ue) || !strings.Contains(err.Error(), wantErr) {
+			t.Fatalf("parseServe(%q, %v) = %v, want a usage error naming %s", args, env, err, wantErr)
+		}
+		return c, false
+	}
+	if err != nil {
+		t.Fatalf("parseServe(%q, %v) = %v", args, env, err)
+	}
+	return c, true
 }

@@ -1,11 +1,8 @@
 package main
 
 import (
-	"errors"
-	"io"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 )
@@ -49,16 +46,9 @@ func TestParseTransportFlags(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			c, err := parseServe(tc.args, func(k string) string { return tc.env[k] }, io.Discard)
-			if tc.wantErr != "" {
-				var ue usageError
-				if !errors.As(err, &ue) || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("parseServe(%q) = %v, want a usage error naming %s", tc.args, err, tc.wantErr)
-				}
-				return
-			}
-			if err != nil || !tc.check(c.transport) {
-				t.Fatalf("parseServe(%q, %v) = %+v, %v", tc.args, tc.env, c.transport, err)
+			c, ok := parseServeCase(t, tc.args, tc.env, tc.wantErr)
+			if ok && !tc.check(c.transport) {
+				t.Fatalf("parseServe(%q, %v) = %+v", tc.args, tc.env, c.transport)
 			}
 		})
 	}
