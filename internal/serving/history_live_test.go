@@ -236,3 +236,54 @@ func FuzzDecodeSpill(f *testing.F) {
 		}
 	})
 }
+
+// TestCappedHistoriesConcurrentReads: requests reading (and so bringing
+// back) users while events stream in keep the cap and see whole
+// histories; run with -race.
+func TestCappedHistoriesConcurrentReads(t *testing.T) {
+	f := newFixture(t)
+	h := buildHistories(f.data.Interactions, 5)
+	if err := h.capLive(8, t.TempDir()); err != nil {
+		t.Fatal(err)
+	}
+	stream := liveStream(400)
+	done := make(chan struct{})
+	errc := make(chan error, 4)
+	for r := range 4 {
+		go func() {
+			for i := 0; ; i++ {
+				select {
+				case <-done:
+					errc <- nil
+					return
+				default:
+				}
+				id := fmt.Sprintf("u%02d", (i*7+r)%40)
+				if i%2 == 1 {
+					id = fmt.Sprintf("new%04d", (i*13+r)%400)
+				}
+				for _, e := range h.user(nil, id) {
+					if e.time == 0 {
+						errc <- fmt.Errorf("user(%s) returned an event without a time", id)
+						return
+					}
+				}
+			}
+		}()
+	}
+	for _, u := range stream {
+		h.observe(u.Events)
+	}
+	close(done)
+	for range 4 {
+		if err := <-errc; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := h.liveUsers(); n > 8 {
+		t.Errorf("%d live users after concurrent reads and events, cap 8", n)
+	}
+	if got := namedHistory(h, "u03"); len(got) != 5 {
+		t.Errorf("u03 has %d events after the run, want its 5 newest", len(got))
+	}
+}
