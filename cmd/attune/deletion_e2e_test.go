@@ -222,7 +222,7 @@ func TestDataDeletionJob(t *testing.T) {
 		if err == nil {
 			break
 		}
-		if apiCode(err) != "ServiceUnavailableException" && apiCode(err) != "ResourceNotFoundException" || time.Now().After(deadline) {
+		if apiCode(err) != "ServiceUnavailable" && apiCode(err) != "ResourceNotFoundException" || time.Now().After(deadline) {
 			t.Fatalf("campaign after restart: %v", err)
 		}
 	}
