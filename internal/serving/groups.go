@@ -53,6 +53,9 @@ func (s *Service) dropUnusedLocked(g *group) {
 		}
 	}
 	delete(s.groups, g.arn)
+	// Observe no longer reaches it: should a deploy that raced with this
+	// still pick it up, it must read the store again.
+	g.bulkStale.Store(true)
 	s.log.Info("dataset group state dropped: no deployment serves it", "group", g.arn)
 }
 
