@@ -340,7 +340,7 @@ func (w *crashWorld) settleImport(t *testing.T, r int, acked bool) bool {
 	ctx, pc := t.Context(), w.proc.personalize()
 	arn := "arn:aws:personalize:us-east-1:000000000000:dataset-import-job/" + jobName("import", r)
 	var failure string
-	first, st, found := w.waitJob(t, "import", func() (string, error) {
+	first, st, found := w.waitJob(t, "import "+arn, acked, func() (string, error) {
 		o, err := pc.DescribeDatasetImportJob(ctx, &personalize.DescribeDatasetImportJobInput{DatasetImportJobArn: aws.String(arn)})
 		if err != nil {
 			return "", err
@@ -348,10 +348,6 @@ func (w *crashWorld) settleImport(t *testing.T, r int, acked bool) bool {
 		failure = aws.ToString(o.DatasetImportJob.FailureReason)
 		return aws.ToString(o.DatasetImportJob.Status), nil
 	}, "ACTIVE", "CREATE FAILED")
-	t.Logf("acknowledged %v, found %v, at restart %q, ended %q", acked, found, first, st)
-	if acked && !found {
-		t.Fatalf("acknowledged import %s lost", arn)
-	}
 	if st == "CREATE FAILED" {
 		t.Errorf("import ended CREATE FAILED (%s); an interrupted import must run again", failure)
 	}
@@ -363,14 +359,21 @@ func (w *crashWorld) settleImport(t *testing.T, r int, acked bool) bool {
 
 // waitJob polls a job to one of the final statuses: first is its status
 // when first asked, found is false when the job does not exist (its create
-// never reached the store).
-func (w *crashWorld) waitJob(t *testing.T, what string, get func() (string, error), final ...string) (first, status string, found bool) {
+// never reached the store), which fails the test when acked says the
+// create was acknowledged.
+func (w *crashWorld) waitJob(t *testing.T, what string, acked bool, get func() (string, error), final ...string) (first, status string, found bool) {
 	t.Helper()
 	first, err := get()
 	if apiCode(err) == "ResourceNotFoundException" {
+		if acked {
+			t.Fatalf("acknowledged %s lost", what)
+		}
+		t.Logf("%s: never created", what)
 		return "", "", false
 	}
-	return first, waitFor(t, what, get, final...), true
+	status = waitFor(t, what, get, final...)
+	t.Logf("%s: acknowledged %v, at restart %q, ended %q", what, acked, first, status)
+	return first, status, true
 }
 
 func (w *crashWorld) startTraining(ctx context.Context, _ int) error {
@@ -494,7 +497,7 @@ func (w *crashWorld) settleExport(t *testing.T, r int, acked bool) bool {
 	ctx, pc := t.Context(), w.proc.personalize()
 	arn := "arn:aws:personalize:us-east-1:000000000000:dataset-export-job/" + jobName("export", r)
 	var failure string
-	first, st, found := w.waitJob(t, "export", func() (string, error) {
+	first, st, found := w.waitJob(t, "export "+arn, acked, func() (string, error) {
 		o, err := pc.DescribeDatasetExportJob(ctx, &personalize.DescribeDatasetExportJobInput{DatasetExportJobArn: aws.String(arn)})
 		if err != nil {
 			return "", err
@@ -502,10 +505,6 @@ func (w *crashWorld) settleExport(t *testing.T, r int, acked bool) bool {
 		failure = aws.ToString(o.DatasetExportJob.FailureReason)
 		return aws.ToString(o.DatasetExportJob.Status), nil
 	}, "ACTIVE", "CREATE FAILED")
-	t.Logf("acknowledged %v, found %v, at restart %q, ended %q", acked, found, first, st)
-	if acked && !found {
-		t.Fatalf("acknowledged export %s lost", arn)
-	}
 	if !found {
 		return false
 	}
@@ -563,7 +562,7 @@ func (w *crashWorld) settleDeletion(t *testing.T, r int, acked bool) bool {
 	ctx, pc := t.Context(), w.proc.personalize()
 	arn := "arn:aws:personalize:us-east-1:000000000000:data-deletion-job/" + jobName("delete", r)
 	var failure string
-	first, st, found := w.waitJob(t, "deletion", func() (string, error) {
+	first, st, found := w.waitJob(t, "deletion job "+arn, acked, func() (string, error) {
 		o, err := pc.DescribeDataDeletionJob(ctx, &personalize.DescribeDataDeletionJobInput{DataDeletionJobArn: aws.String(arn)})
 		if err != nil {
 			return "", err
@@ -571,10 +570,6 @@ func (w *crashWorld) settleDeletion(t *testing.T, r int, acked bool) bool {
 		failure = aws.ToString(o.DataDeletionJob.FailureReason)
 		return aws.ToString(o.DataDeletionJob.Status), nil
 	}, "COMPLETED", "FAILED")
-	t.Logf("acknowledged %v, found %v, at restart %q, ended %q", acked, found, first, st)
-	if acked && !found {
-		t.Fatalf("acknowledged deletion job %s lost", arn)
-	}
 	switch st {
 	case "FAILED":
 		t.Errorf("deletion job ended FAILED (%s); an interrupted one must run again", failure)

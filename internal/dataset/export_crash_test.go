@@ -21,18 +21,7 @@ import (
 // was there before it.
 func TestExportRerunAfterCrash(t *testing.T) {
 	ctx := t.Context()
-	st, err := sqlite.Open(ctx, t.TempDir(), sqlite.DefaultOptions())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	dir := t.TempDir()
-	fileOpen, err := local.FileOpener(local.FilesOptions{Roots: []string{dir}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc := New(st, blob.NewLocations(map[string]blob.Opener{"file": fileOpen}), Options{Poll: time.Hour}, time.Now,
-		slog.New(slog.NewTextHandler(io.Discard, nil)))
+	svc, st, dir := newFileService(t)
 	d := activeInteractions(t, svc)
 	if _, err := st.AppendChunks(ctx, []store.Chunk{{Dataset: d.ARN, Source: store.Put, Rows: 1,
 		Data: chunk(t, [][]string{{"u1", "i1", "1700000000", "ev-1"}}, "EVENT_ID")}}); err != nil {
@@ -84,6 +73,25 @@ func TestExportRerunAfterCrash(t *testing.T) {
 			}
 		})
 	}
+}
+
+// newFileService returns a service on a new SQLite store (closed at the
+// end of the test) whose file:// locations are confined to dir.
+func newFileService(t *testing.T) (svc *Service, st *sqlite.Store, dir string) {
+	t.Helper()
+	st, err := sqlite.Open(t.Context(), t.TempDir(), sqlite.DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	dir = t.TempDir()
+	fileOpen, err := local.FileOpener(local.FilesOptions{Roots: []string{dir}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc = New(st, blob.NewLocations(map[string]blob.Opener{"file": fileOpen}), Options{Poll: time.Hour}, time.Now,
+		slog.New(slog.NewTextHandler(io.Discard, nil)))
+	return svc, st, dir
 }
 
 func writeFile(t *testing.T, path, content string) {

@@ -2,21 +2,16 @@ package dataset
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/attune-dev/attune/internal/blob"
-	"github.com/attune-dev/attune/internal/blob/local"
 	"github.com/attune-dev/attune/internal/errs"
 	"github.com/attune-dev/attune/internal/records"
 	"github.com/attune-dev/attune/internal/schema"
 	"github.com/attune-dev/attune/internal/store"
-	"github.com/attune-dev/attune/internal/store/sqlite"
 )
 
 // chunk encodes rows of (USER_ID, ITEM_ID, TIMESTAMP) plus extra string
@@ -70,18 +65,7 @@ func activeInteractions(t *testing.T, svc *Service) *Dataset {
 
 func TestExportJob(t *testing.T) {
 	ctx := t.Context()
-	st, err := sqlite.Open(ctx, t.TempDir(), sqlite.DefaultOptions())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	dir := t.TempDir()
-	fileOpen, err := local.FileOpener(local.FilesOptions{Roots: []string{dir}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	locs := blob.NewLocations(map[string]blob.Opener{"file": fileOpen})
-	svc := New(st, locs, Options{Poll: time.Hour}, time.Now, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	svc, st, dir := newFileService(t)
 	d := activeInteractions(t, svc)
 	// One bulk import and one PUT chunk carrying an extra column.
 	job := svc.opts.Scope.Build("dataset-import-job", "bulk")
