@@ -29,6 +29,7 @@ import (
 // kills with SIGKILL and starts again.
 type crashProc struct {
 	bin, dir string
+	flags    []string // extra serve flags
 	cmd      *exec.Cmd
 	url      string
 }
@@ -36,7 +37,7 @@ type crashProc struct {
 // start runs the binary on the data dir and waits until it listens.
 func (p *crashProc) start(t *testing.T) {
 	t.Helper()
-	p.cmd, p.url = startProcess(t, p.bin, p.dir)
+	p.cmd, p.url = startProcess(t, p.bin, p.dir, p.flags...)
 }
 
 // kill sends SIGKILL and waits for the process to be gone.

@@ -35,7 +35,9 @@ import (
 //	ATTUNE_SOAK=1 go test -run TestSoak -v -timeout 30m ./cmd/attune
 //
 // ATTUNE_SOAK_DURATION (10m), ATTUNE_SOAK_SAMPLE (30s), ATTUNE_SOAK_PEAK
-// (20s of peak measurement), ATTUNE_SOAK_WORKERS (4 closed-loop workers).
+// (20s of peak measurement), ATTUNE_SOAK_WORKERS (4 closed-loop workers),
+// ATTUNE_SOAK_FLAGS (extra `attune serve` flags, split at spaces, e.g.
+// "--max-user-history 50").
 func TestSoak(t *testing.T) {
 	if os.Getenv("ATTUNE_SOAK") != "1" {
 		t.Skip("set ATTUNE_SOAK=1 to run the soak benchmark (10 minutes by default; see the comment above)")
@@ -52,7 +54,7 @@ func TestSoak(t *testing.T) {
 		workers = n
 	}
 
-	p := &crashProc{bin: buildBinary(t), dir: t.TempDir()}
+	p := &crashProc{bin: buildBinary(t), dir: t.TempDir(), flags: strings.Fields(os.Getenv("ATTUNE_SOAK_FLAGS"))}
 	p.start(t)
 	ctx, pc := t.Context(), p.personalize()
 	o := demo.Options{Seed: 3}
