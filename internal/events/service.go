@@ -18,6 +18,7 @@ import (
 
 	"github.com/attune-dev/attune/internal/arn"
 	"github.com/attune-dev/attune/internal/corpus"
+	"github.com/attune-dev/attune/internal/ratelimit"
 	"github.com/attune-dev/attune/internal/store"
 )
 
@@ -94,6 +95,8 @@ type Service struct {
 	now  func() time.Time
 	log  *slog.Logger
 	kick chan struct{}
+	// limits is the per-tracker token bucket (keyed by tracker ARN).
+	limits *ratelimit.Keyed
 
 	queue chan *request
 	// recent is used by the writer goroutine only.
@@ -108,7 +111,6 @@ type Service struct {
 	mu         sync.Mutex
 	loaded     bool                    // byTracking holds every stored tracker
 	byTracking map[string]*Tracker     // trackingId -> tracker
-	buckets    map[string]*bucket      // tracker ARN -> rate limiter
 	layouts    map[string]cachedLayout // dataset ARN -> layout
 	sessions   *sessionMap
 }
@@ -148,7 +150,8 @@ func New(st Storage, obs Observer, opts Options, now func() time.Time, log *slog
 		opts.RateBurst = max(10, int(opts.RateLimit))
 	}
 	return &Service{st: st, obs: obs, opts: opts, now: now, log: log, kick: make(chan struct{}, 1),
-		queue: make(chan *request, opts.QueueSize), byTracking: map[string]*Tracker{}, buckets: map[string]*bucket{},
+		queue: make(chan *request, opts.QueueSize), byTracking: map[string]*Tracker{},
+		limits:  ratelimit.New(ratelimit.Options{Rate: opts.RateLimit, Burst: opts.RateBurst, Now: now}),
 		layouts: map[string]cachedLayout{}, sessions: newSessionMap(opts.MaxSessions), recent: newRecentEvents(opts.MaxRecentEventIDs)}
 }
 

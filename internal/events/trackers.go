@@ -138,7 +138,7 @@ func (s *Service) DeleteTracker(ctx context.Context, trackerARN string) error {
 		return err
 	}
 	delete(s.byTracking, t.TrackingID)
-	delete(s.buckets, t.ARN)
+	s.limits.Forget(t.ARN)
 	return nil
 }
 

@@ -149,7 +149,7 @@ func (c *console) login(w http.ResponseWriter, r *http.Request) error {
 	// The limit comes first, so a client that must wait has neither its
 	// body read nor its guess checked.
 	client := clientAddr(r)
-	if wait := c.logins.take(client); wait > 0 {
+	if wait := c.logins.Take(client, 1); wait > 0 {
 		c.opts.Log.WarnContext(r.Context(), "console sign-in refused: too many failures", "client", r.RemoteAddr)
 		return tooManyLogins(w, wait)
 	}
@@ -161,7 +161,7 @@ func (c *console) login(w http.ResponseWriter, r *http.Request) error {
 		c.opts.Log.WarnContext(r.Context(), "console sign-in failed", "accessKeyId", sigv4.LoggableKeyID(in.AccessKeyID), "client", r.RemoteAddr)
 		return errs.E(errs.Unauthenticated, "unknown access key id or wrong secret access key")
 	}
-	c.logins.refund(client)
+	c.logins.Refund(client, 1)
 	if err := c.startSession(w, r, in.AccessKeyID); err != nil {
 		return err
 	}

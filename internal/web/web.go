@@ -21,6 +21,7 @@ import (
 	"github.com/attune-dev/attune/internal/campaign"
 	"github.com/attune-dev/attune/internal/dataset"
 	"github.com/attune-dev/attune/internal/errs"
+	"github.com/attune-dev/attune/internal/ratelimit"
 	"github.com/attune-dev/attune/internal/serving"
 	"github.com/attune-dev/attune/internal/train"
 )
@@ -92,7 +93,7 @@ type console struct {
 	opts     Options
 	sessions *sessions
 	mux      *http.ServeMux
-	logins   *loginLimiter // failed sign-ins per client address (ratelimit.go)
+	logins   *ratelimit.Keyed // failed sign-ins per client address (ratelimit.go)
 }
 
 // maxBody caps console request bodies.
