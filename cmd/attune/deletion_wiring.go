@@ -16,9 +16,9 @@ type userForgetter struct {
 }
 
 // ForgetUsers implements dataset.Forgetter.
-func (f userForgetter) ForgetUsers(_ context.Context, groupARN string, users, sessions map[string]struct{}) {
-	f.ev.ForgetUsers(groupARN, users, sessions)
+func (f userForgetter) ForgetUsers(ctx context.Context, groupARN string, users, sessions map[string]struct{}) error {
 	f.sv.Forget(groupARN, users, sessions)
+	return f.ev.ForgetUsers(ctx, groupARN, users, sessions)
 }
 
 // quotaFlag collects repeated --quota NAME=N values for quota.Parse.

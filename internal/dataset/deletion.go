@@ -44,8 +44,9 @@ var deletions = resource.Kind[DeletionJob, *DeletionJob]{Name: arn.DataDeletionJ
 // unknown users at the next request.
 type Forgetter interface {
 	// ForgetUsers removes users, and the anonymous sessions they were
-	// linked to, from the dataset group's in-memory state.
-	ForgetUsers(ctx context.Context, groupARN string, users, sessions map[string]struct{})
+	// linked to, from the dataset group's state outside the records (the
+	// job fails with its error and can be run again).
+	ForgetUsers(ctx context.Context, groupARN string, users, sessions map[string]struct{}) error
 }
 
 // SetForgetter installs what a data deletion job tells about the users it
@@ -241,7 +242,9 @@ func (s *Service) deleteUsers(ctx context.Context, j *DeletionJob) (int, int64, 
 		}
 	}
 	if s.forget != nil {
-		s.forget.ForgetUsers(ctx, j.GroupARN, users, sessions)
+		if err := s.forget.ForgetUsers(ctx, j.GroupARN, users, sessions); err != nil {
+			return len(users), deleted, err
+		}
 	}
 	return len(users), deleted, nil
 }

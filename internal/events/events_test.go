@@ -366,6 +366,49 @@ func TestAnonymousSessionJoinsUser(t *testing.T) {
 	}
 }
 
+// TestSessionLinkIsDurable checks that a session joined to a user through
+// one service is known to another service on the same store (a second
+// replica, or this one after a restart), and that ForgetUsers unlinks it
+// for both.
+func TestSessionLinkIsDurable(t *testing.T) {
+	f := newFixture(t, events.Options{}, true)
+	ctx := t.Context()
+	put := func(svc *events.Service, user, item string) {
+		t.Helper()
+		err := svc.PutEvents(ctx, events.PutEventsInput{TrackingID: f.tracking, SessionID: "sess-1", UserID: user, Events: []events.Event{event(item)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	put(f.svc, "u1", "i0")
+	// A second service over the same store: its cache is empty.
+	other := &recorder{}
+	b := events.New(f.st, other, events.Options{}, time.Now, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	bctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- b.Run(bctx) }()
+	defer func() { cancel(); <-done }()
+	put(b, "", "i1")
+	if ev := other.events(); len(ev) != 1 || ev[0].User != "u1" {
+		t.Fatalf("anonymous event on the other service observed as %+v, want user u1", ev)
+	}
+	// Relinked on the other service: the store holds the later user.
+	put(b, "u2", "i2")
+	if u, err := f.st.SessionUser(ctx, f.group, "sess-1"); err != nil || u != "u2" {
+		t.Fatalf("stored link after relinking = %q, %v, want u2", u, err)
+	}
+	if err := b.ForgetUsers(ctx, f.group, map[string]struct{}{"u2": {}}, nil); err != nil {
+		t.Fatalf("ForgetUsers: %v", err)
+	}
+	put(b, "", "i4")
+	if ev := other.events(); ev[len(ev)-1].User != "" {
+		t.Errorf("anonymous event after ForgetUsers observed as user %q, want anonymous", ev[len(ev)-1].User)
+	}
+	if u, err := f.st.SessionUser(ctx, f.group, "sess-1"); err != nil || u != "" {
+		t.Errorf("stored link after ForgetUsers = %q, %v, want none", u, err)
+	}
+}
+
 func TestPutItemsAndUsers(t *testing.T) {
 	f := newFixture(t, events.Options{}, true)
 	ctx := t.Context()

@@ -11,6 +11,7 @@ import (
 	"github.com/attune-dev/attune/internal/errs"
 	"github.com/attune-dev/attune/internal/resource"
 	"github.com/attune-dev/attune/internal/schema"
+	"github.com/attune-dev/attune/internal/store"
 )
 
 // PutEventsInput is a PutEvents call.
@@ -28,7 +29,8 @@ type PutEventsInput struct {
 // limit or the write queue is full; errs.Unavailable when shutting down.
 //
 // An anonymous event (no userId) of a session that an earlier call tied to
-// a user is stored and observed as that user's.
+// a user, on any replica, is stored and observed as that user's: the link
+// is stored with the events that make it.
 func (s *Service) PutEvents(ctx context.Context, in PutEventsInput) (err error) {
 	defer s.countEvents(len(in.Events), &err)
 	arrived := s.now()
@@ -68,9 +70,14 @@ func (s *Service) putEvents(ctx context.Context, in PutEventsInput, arrived time
 	}
 	user := in.UserID
 	if user == "" {
-		user = s.sessions.user(t.GroupARN, in.SessionID)
+		if user, err = s.sessionUser(ctx, t.GroupARN, in.SessionID); err != nil {
+			return err
+		}
 	}
 	r := &request{layout: l, rows: make([][]schema.Value, len(in.Events)), update: corpus.Update{Group: t.GroupARN}, arrived: arrived}
+	if in.UserID != "" && s.sessions.user(t.GroupARN, in.SessionID) != in.UserID {
+		r.link = &store.SessionLink{Group: t.GroupARN, Session: in.SessionID, User: in.UserID}
+	}
 	if s.obs != nil {
 		r.update.Events = make([]corpus.Event, len(in.Events))
 		r.eventIDs = make([]string, len(in.Events))
@@ -87,13 +94,7 @@ func (s *Service) putEvents(ctx context.Context, in PutEventsInput, arrived time
 	if err := p.err(); err != nil {
 		return err
 	}
-	if err := s.submit(ctx, r); err != nil {
-		return err
-	}
-	if in.UserID != "" {
-		s.sessions.put(t.GroupARN, in.SessionID, in.UserID)
-	}
-	return nil
+	return s.submit(ctx, r)
 }
 
 // observed is the serving view of a stored event row.

@@ -12,6 +12,7 @@ package events
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -23,9 +24,11 @@ import (
 )
 
 // Storage is what the service needs from the store: resources for trackers
-// and the dataset views, and AppendChunks for the group commit.
+// and the dataset views, AppendChunks for the group commit, and the durable
+// session → user map.
 type Storage interface {
 	store.Resources
+	store.Sessions
 	AppendChunks(ctx context.Context, cs []store.Chunk) ([]int64, error)
 }
 
@@ -59,8 +62,9 @@ type Options struct {
 	// SchemaTTL is how long a dataset's schema is cached before it is read
 	// again (so UpdateDataset takes effect within it); 0 means 1s.
 	SchemaTTL time.Duration
-	// MaxSessions caps the remembered anonymous-session → user mappings per
-	// service; the oldest are forgotten first. 0 means 1,000,000.
+	// MaxSessions caps the anonymous-session → user links cached in memory
+	// (the store keeps them all); the oldest are forgotten first. 0 means
+	// 1,000,000.
 	MaxSessions int
 	// Poll is how often pending event trackers are looked for besides being
 	// kicked by a create; 0 means 1s.
@@ -188,8 +192,19 @@ func (s *Service) wake() {
 }
 
 // ForgetUsers drops the anonymous-session links of users a data deletion
-// job removed from a dataset group, so later anonymous events of those
-// sessions are no longer stored as theirs.
-func (s *Service) ForgetUsers(groupARN string, users, sessions map[string]struct{}) {
+// job removed from a dataset group, from the store and the cache, so later
+// anonymous events of those sessions are no longer stored as theirs.
+func (s *Service) ForgetUsers(ctx context.Context, groupARN string, users, sessions map[string]struct{}) error {
 	s.sessions.forget(groupARN, users, sessions)
+	keys := func(m map[string]struct{}) []string {
+		out := make([]string, 0, len(m))
+		for k := range m {
+			out = append(out, k)
+		}
+		return out
+	}
+	if err := s.st.UnlinkSessions(ctx, groupARN, keys(users), keys(sessions)); err != nil {
+		return fmt.Errorf("events: forget the sessions of deleted users: %w", err)
+	}
+	return nil
 }

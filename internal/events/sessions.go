@@ -1,14 +1,36 @@
 package events
 
-import "sync"
+import (
+	"context"
+	"fmt"
+	"sync"
+)
+
+// sessionUser returns the user a session of group is linked to, or "": from
+// the cache, else from the store (a link made on another replica, or
+// before a restart), which it then caches. Unlinked sessions are not
+// cached, so a link made elsewhere is seen at the next call.
+func (s *Service) sessionUser(ctx context.Context, group, session string) (string, error) {
+	if u := s.sessions.user(group, session); u != "" {
+		return u, nil
+	}
+	u, err := s.st.SessionUser(ctx, group, session)
+	if err != nil {
+		return "", fmt.Errorf("events: read the user of session %s: %w", session, err)
+	}
+	if u != "" {
+		s.sessions.put(group, session, u)
+	}
+	return u, nil
+}
 
 // sessionKey is a session of one dataset group.
 type sessionKey struct{ group, session string }
 
-// sessionMap remembers which user an anonymous session turned out to be,
-// so that later anonymous events of the session are stored as the user's.
-// It holds at most max sessions and forgets the oldest first; it is safe for
-// concurrent use.
+// sessionMap caches which user an anonymous session turned out to be (the
+// store keeps every link), so that later anonymous events of the session
+// are stored as the user's without a read. It holds at most max sessions
+// and forgets the oldest first; it is safe for concurrent use.
 type sessionMap struct {
 	// mu guards the fields below.
 	mu    sync.Mutex

@@ -20,7 +20,10 @@ type request struct {
 	// eventIDs is parallel to update.Events: the client's eventId, or ""
 	// when Attune generated one (a generated id is never repeated).
 	eventIDs []string
-	done     chan error // buffered: the writer never blocks on a requester
+	// link, when not nil, is the session → user link the call makes,
+	// stored right after its events.
+	link *store.SessionLink
+	done chan error // buffered: the writer never blocks on a requester
 	// arrived is when the PutEvents call came in (zero for PutItems and
 	// PutUsers), for the effect-lag metric.
 	arrived time.Time
@@ -156,6 +159,7 @@ func (s *Service) commit(ctx context.Context, batch []*request, builders map[*la
 	if err != nil {
 		err = fmt.Errorf("events: write %d rows of %d requests: %w", rows, len(batch), err)
 	} else {
+		s.link(ctx, batch)
 		if s.obs != nil {
 			s.observe(batch)
 		}
@@ -168,6 +172,33 @@ func (s *Service) commit(ctx context.Context, batch []*request, builders map[*la
 	}
 	for _, r := range batch {
 		r.done <- err
+	}
+}
+
+// link stores the session links the batch makes in one transaction, after
+// its events (an anonymous event is only attributed once the link is
+// durable, and the events are what matter most). A failure is logged and
+// not passed on: the events are stored, a retry would store them twice,
+// and the link is tried again at the session's next call with a userId.
+func (s *Service) link(ctx context.Context, batch []*request) {
+	var links []store.SessionLink
+	for _, r := range batch {
+		if r.link != nil {
+			links = append(links, *r.link)
+		}
+	}
+	if len(links) == 0 {
+		return
+	}
+	lctx, cancel := context.WithTimeout(ctx, s.opts.StoreTimeout)
+	err := s.st.LinkSessions(lctx, links)
+	cancel()
+	if err != nil {
+		s.log.ErrorContext(ctx, "store session links", "links", len(links), "err", err)
+		return
+	}
+	for _, l := range links {
+		s.sessions.put(l.Group, l.Session, l.User)
 	}
 }
 

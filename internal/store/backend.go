@@ -136,3 +136,14 @@ func RewriteEach(ctx context.Context, seqs []int64, get func(ctx context.Context
 	}
 	return nil
 }
+
+// CheckLinks validates links for LinkSessions: errs.Invalid naming the
+// first link with an empty member.
+func CheckLinks(links []SessionLink) error {
+	for i, l := range links {
+		if l.Group == "" || l.Session == "" || l.User == "" {
+			return errs.E(errs.Invalid, "session link %d: group, session and user must all be set", i)
+		}
+	}
+	return nil
+}

@@ -128,10 +128,36 @@ type Rewrite struct {
 	Data []byte
 }
 
+// SessionLink ties an anonymous session of a dataset group to the user that
+// a later PutEvents call of the session named.
+type SessionLink struct {
+	Group, Session, User string
+}
+
+// Sessions persists the events API's session → user map, so that every
+// replica, and a restarted one, stores a joined session's later anonymous
+// events as the user's. Every method that returns nil has made its change
+// durable. All methods are safe for concurrent use. Errors: errs.Invalid for
+// a link with an empty member; anything else is errs.Internal (or wraps the
+// context's error).
+type Sessions interface {
+	// LinkSessions stores links in one transaction. A session already
+	// linked is linked to the new user (the later call wins, and within
+	// links the later entry).
+	LinkSessions(ctx context.Context, links []SessionLink) error
+	// SessionUser returns the user a session of the group is linked to, or
+	// "" when it is not linked.
+	SessionUser(ctx context.Context, group, session string) (string, error)
+	// UnlinkSessions deletes the group's links whose user is one of users
+	// or whose session is one of sessions (a data deletion job).
+	UnlinkSessions(ctx context.Context, group string, users, sessions []string) error
+}
+
 // Store is everything a backend provides.
 type Store interface {
 	Resources
 	Records
+	Sessions
 	// Close releases the backend; it is idempotent.
 	Close() error
 }

@@ -189,8 +189,8 @@ func TestMigrations(t *testing.T) {
 	if err == nil {
 		tables, err = pgx.CollectRows(r, pgx.RowTo[string])
 	}
-	if err != nil || strings.Join(tables, ",") != "chunks,resources,schema_version" {
-		t.Errorf("tables of %s = %q, %v, want chunks, resources, schema_version", schema, tables, err)
+	if err != nil || strings.Join(tables, ",") != "chunks,resources,schema_version,sessions" {
+		t.Errorf("tables of %s = %q, %v, want chunks, resources, schema_version, sessions", schema, tables, err)
 	}
 
 	// A schema written by a newer binary must not be opened.

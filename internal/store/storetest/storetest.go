@@ -36,6 +36,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Helper()
 	t.Run("Resources", func(t *testing.T) { runResources(t, open) })
 	t.Run("Records", func(t *testing.T) { runRecords(t, open) })
+	t.Run("Sessions", func(t *testing.T) { runSessions(t, open(t)) })
 	t.Run("CancelledContext", func(t *testing.T) { testCancelledContext(t, open(t)) })
 }
 
@@ -108,6 +109,9 @@ func testCancelledContext(t *testing.T, s store.Store) {
 			return s.RewriteChunks(cctx, "ds", func(store.Chunk) (*store.Rewrite, error) { return &store.Rewrite{}, nil })
 		}},
 		{"Purge", func() error { return s.Purge(cctx) }},
+		{"LinkSessions", func() error { return s.LinkSessions(cctx, []store.SessionLink{{Group: "g", Session: "s", User: "u"}}) }},
+		{"SessionUser", func() error { _, err := s.SessionUser(cctx, "g", "s"); return err }},
+		{"UnlinkSessions", func() error { return s.UnlinkSessions(cctx, "g", []string{"u"}, nil) }},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
