@@ -24,12 +24,15 @@ import (
 )
 
 // Storage is what the service needs from the store: resources for trackers
-// and the dataset views, AppendChunks for the group commit, and the durable
-// session → user map.
+// and the dataset views, AppendChunks for the group commit, the durable
+// session → user map, and ScanChunks and LatestSeq to follow what other
+// replicas commit (fanout.go).
 type Storage interface {
 	store.Resources
 	store.Sessions
 	AppendChunks(ctx context.Context, cs []store.Chunk) ([]int64, error)
+	ScanChunks(ctx context.Context, dataset string, source store.Source, after int64, fn func(store.Chunk) error) error
+	LatestSeq(ctx context.Context) (int64, error)
 }
 
 // Observer receives what the events API changed, right after it is durable
@@ -99,6 +102,9 @@ type Service struct {
 	now  func() time.Time
 	log  *slog.Logger
 	kick chan struct{}
+	// fan publishes commits to the other replicas and applies theirs
+	// (fanout.go); nil on a single node.
+	fan *fanout
 	// limits is the per-tracker token bucket (keyed by tracker ARN).
 	limits *ratelimit.Keyed
 
@@ -168,6 +174,13 @@ func (s *Service) Run(ctx context.Context) error {
 		defer close(writerDone)
 		s.writeLoop(ctx)
 	}()
+	fanDone := make(chan struct{})
+	go func() {
+		defer close(fanDone)
+		if s.fan != nil {
+			s.runFanout(ctx)
+		}
+	}()
 	tick := time.NewTicker(s.opts.Poll)
 	defer tick.Stop()
 	for {
@@ -177,6 +190,7 @@ func (s *Service) Run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			<-writerDone
+			<-fanDone
 			return nil
 		case <-s.kick:
 		case <-tick.C:

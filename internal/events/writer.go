@@ -154,7 +154,7 @@ func (s *Service) commit(ctx context.Context, batch []*request, builders map[*la
 		b.Reset()
 	}
 	cctx, cancel := context.WithTimeout(ctx, s.opts.StoreTimeout)
-	_, err := s.st.AppendChunks(cctx, chunks)
+	seqs, err := s.st.AppendChunks(cctx, chunks)
 	cancel()
 	if err != nil {
 		err = fmt.Errorf("events: write %d rows of %d requests: %w", rows, len(batch), err)
@@ -172,6 +172,9 @@ func (s *Service) commit(ctx context.Context, batch []*request, builders map[*la
 	}
 	for _, r := range batch {
 		r.done <- err
+	}
+	if err == nil && s.fan != nil {
+		s.fan.committed(chunks, seqs)
 	}
 }
 

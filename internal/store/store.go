@@ -100,6 +100,11 @@ type Records interface {
 	// Seq > after, in Seq order, streaming (one chunk in memory at a time).
 	// source "" means both sources. fn's error stops the scan and is returned.
 	ScanChunks(ctx context.Context, dataset string, source Source, after int64, fn func(Chunk) error) error
+	// LatestSeq returns a Seq at least as high as that of every chunk in
+	// the store, staged or committed, of any dataset (0 when there never was
+	// one), and below the Seq of every chunk written after it returns: a
+	// reader that starts following the store there misses nothing later.
+	LatestSeq(ctx context.Context) (int64, error)
 	// CountRecords returns the number of committed rows of the dataset.
 	CountRecords(ctx context.Context, dataset string) (int64, error)
 	// DeleteRecords deletes every chunk of the dataset, staged or committed,

@@ -221,3 +221,16 @@ func (s *Store) DeleteRecords(ctx context.Context, dataset string) error {
 	}
 	return s.Purge(ctx)
 }
+
+// LatestSeq returns the highest Seq of the chunks table (an index-only
+// look at its primary key).
+func (s *Store) LatestSeq(ctx context.Context) (int64, error) {
+	if err := s.check(ctx); err != nil {
+		return 0, err
+	}
+	var seq int64
+	if err := s.pool.QueryRow(ctx, `SELECT COALESCE(MAX(seq), 0) FROM chunks`).Scan(&seq); err != nil {
+		return 0, fail(ctx, "read the latest chunk seq", err)
+	}
+	return seq, nil
+}

@@ -179,3 +179,18 @@ func (s *Store) DeleteRecords(ctx context.Context, dataset string) error {
 	}
 	return s.Purge(ctx)
 }
+
+// LatestSeq returns the highest chunk Seq ever handed out: AUTOINCREMENT
+// keeps it in sqlite_sequence, so it does not go back when the newest
+// chunks are deleted.
+func (s *Store) LatestSeq(ctx context.Context) (int64, error) {
+	if err := s.check(ctx); err != nil {
+		return 0, err
+	}
+	var seq int64
+	err := s.r.QueryRowContext(ctx, `SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'chunks'), 0)`).Scan(&seq)
+	if err != nil {
+		return 0, fail(ctx, "read the latest chunk seq", err)
+	}
+	return seq, nil
+}

@@ -28,6 +28,35 @@ func runRecords(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("LargeChunk", func(t *testing.T) { testLargeChunk(t, open(t)) })
 	t.Run("InvalidChunks", func(t *testing.T) { testInvalidChunks(t, open(t)) })
 	t.Run("ConcurrentAppend", func(t *testing.T) { testConcurrentAppend(t, open(t)) })
+	t.Run("LatestSeq", func(t *testing.T) { testLatestSeq(t, open(t)) })
+}
+
+// testLatestSeq checks that LatestSeq covers every chunk written before it,
+// staged ones included, and none written after.
+func testLatestSeq(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	if seq, err := s.LatestSeq(ctx); err != nil || seq != 0 {
+		t.Fatalf("LatestSeq of an empty store = %d, %v, want 0", seq, err)
+	}
+	seqs, err := s.AppendChunks(ctx, []store.Chunk{putChunk("a", 1, "x"), putChunk("b", 1, "y")})
+	must(t, "AppendChunks", err)
+	must(t, "StageChunk", s.StageChunk(ctx, bulkChunk("a", "job", 1, "z")))
+	latest, err := s.LatestSeq(ctx)
+	must(t, "LatestSeq", err)
+	if latest < seqs[1] {
+		t.Errorf("LatestSeq = %d, below the appended Seq %d", latest, seqs[1])
+	}
+	var staged int64
+	must(t, "CommitImport", s.CommitImport(ctx, "a", "job", false))
+	must(t, "ScanChunks", s.ScanChunks(ctx, "a", store.Bulk, 0, func(c store.Chunk) error { staged = c.Seq; return nil }))
+	if latest < staged {
+		t.Errorf("LatestSeq = %d, below the staged chunk's Seq %d", latest, staged)
+	}
+	later, err := s.AppendChunks(ctx, []store.Chunk{putChunk("c", 1, "w")})
+	must(t, "AppendChunks", err)
+	if later[0] <= latest {
+		t.Errorf("a chunk appended after LatestSeq = %d got Seq %d, want a higher one", latest, later[0])
+	}
 }
 
 func bulkChunk(dataset, job string, rows int, data string) store.Chunk {

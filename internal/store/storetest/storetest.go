@@ -104,6 +104,7 @@ func testCancelledContext(t *testing.T, s store.Store) {
 			return s.ScanChunks(cctx, "ds", "", 0, func(store.Chunk) error { return nil })
 		}},
 		{"CountRecords", func() error { _, err := s.CountRecords(cctx, "ds"); return err }},
+		{"LatestSeq", func() error { _, err := s.LatestSeq(cctx); return err }},
 		{"DeleteRecords", func() error { return s.DeleteRecords(cctx, "ds") }},
 		{"RewriteChunks", func() error {
 			return s.RewriteChunks(cctx, "ds", func(store.Chunk) (*store.Rewrite, error) { return &store.Rewrite{}, nil })

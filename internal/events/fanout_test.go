@@ -1,0 +1,196 @@
+package events_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/attune-dev/attune/internal/corpus"
+	"github.com/attune-dev/attune/internal/errs"
+	"github.com/attune-dev/attune/internal/events"
+)
+
+// memBus delivers every published message to every replica at once, or
+// drops it while drop is set: the bus as fan-out sees it.
+type memBus struct {
+	mu    sync.Mutex
+	subs  []*events.Service
+	drop  atomic.Bool
+	twice atomic.Bool // deliver every message twice
+}
+
+func (b *memBus) Publish(ctx context.Context, msg []byte) error {
+	if b.drop.Load() {
+		return nil
+	}
+	b.mu.Lock()
+	subs := append([]*events.Service(nil), b.subs...)
+	b.mu.Unlock()
+	for range 1 + btoi(b.twice.Load()) {
+		for _, s := range subs {
+			if err := s.Receive(ctx, msg); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// replicas is a fixture's service (replica A) and a second one over the
+// same store (replica B), both publishing on one memBus.
+type replicas struct {
+	f      *fixture
+	bus    *memBus
+	b      *events.Service
+	bObs   *recorder
+	aStart time.Time
+}
+
+func newReplicas(t *testing.T, opts events.Options, fo events.FanoutOptions) *replicas {
+	t.Helper()
+	f := newFixture(t, opts, false)
+	bus := &memBus{}
+	r := &replicas{f: f, bus: bus, bObs: &recorder{}}
+	r.b = events.New(f.st, r.bObs, opts, time.Now, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	for i, s := range []*events.Service{f.svc, r.b} {
+		o := fo
+		o.Replica = fmt.Sprint("replica-", i)
+		if err := s.EnableFanout(t.Context(), bus, o); err != nil {
+			t.Fatal(err)
+		}
+		bus.subs = append(bus.subs, s)
+	}
+	f.start(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- r.b.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	waitFor(t, "tracker ACTIVE", func() bool {
+		trs, _, err := f.svc.Trackers(t.Context(), f.group, "", 1)
+		return err == nil && len(trs) == 1 && trs[0].Status == "ACTIVE"
+	})
+	return r
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(2 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s after 10s", what)
+		}
+	}
+}
+
+func (r *replicas) put(t *testing.T, user, session, item string) {
+	t.Helper()
+	err := r.f.svc.PutEvents(t.Context(), events.PutEventsInput{TrackingID: r.f.tracking, SessionID: session, UserID: user,
+		Events: []events.Event{event(item)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// itemsOf lists the items of observed events, in order.
+func itemsOf(evs []corpus.Event) []string {
+	var out []string
+	for _, e := range evs {
+		out = append(out, e.Item)
+	}
+	return out
+}
+
+// TestFanoutDeliversOnce checks that events committed on replica A reach
+// replica B's serving through the bus, each once even when the bus
+// delivers twice, with what A observed.
+func TestFanoutDeliversOnce(t *testing.T) {
+	r := newReplicas(t, events.Options{}, events.FanoutOptions{Poll: time.Hour})
+	r.put(t, "u1", "s1", "i1")
+	r.bus.twice.Store(true)
+	r.put(t, "", "s2", "i2")
+	r.put(t, "", "s1", "i3") // s1 is u1's
+	waitFor(t, "3 events on B", func() bool { return len(r.bObs.events()) >= 3 })
+	time.Sleep(20 * time.Millisecond)
+	got, want := r.bObs.events(), r.f.obs.events()
+	if len(got) != 3 || fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("B observed %+v,\nwant what A observed: %+v", got, want)
+	}
+	if got[2].User != "u1" || got[1].User != "" || got[1].Session != "s2" {
+		t.Errorf("B observed users %q %q, sessions %q; want the session's user u1, then anonymous s2", got[2].User, got[1].User, got[1].Session)
+	}
+	if n := len(r.f.obs.events()); n != 3 {
+		t.Errorf("A observed %d events, want 3 (its own messages come back and must not count)", n)
+	}
+}
+
+// TestFanoutFillsGapsFromStore checks that chunks whose message was lost,
+// or too large to send, reach B from the store at its next poll, and that
+// B reports caught up only after a poll.
+func TestFanoutFillsGapsFromStore(t *testing.T) {
+	r := newReplicas(t, events.Options{}, events.FanoutOptions{Poll: 50 * time.Millisecond, MaxInline: 1})
+	waitFor(t, "B caught up", func() bool { return r.b.CaughtUp() == nil })
+	r.bus.drop.Store(true)
+	r.put(t, "u1", "s1", "lost")
+	waitFor(t, "the lost event on B", func() bool { return len(r.bObs.events()) == 1 })
+	r.bus.drop.Store(false)
+	r.put(t, "u1", "s1", "large") // announced by Seq only (MaxInline 1 byte)
+	waitFor(t, "the large chunk's event on B", func() bool { return len(r.bObs.events()) == 2 })
+	time.Sleep(150 * time.Millisecond) // three more polls: nothing applied twice
+	if got := itemsOf(r.bObs.events()); fmt.Sprint(got) != "[lost large]" {
+		t.Errorf("B observed %v, want [lost large] each once", got)
+	}
+}
+
+// TestFanoutPutItems checks that PutItems on A marks B's item catalogue
+// stale.
+func TestFanoutPutItems(t *testing.T) {
+	r := newReplicas(t, events.Options{}, events.FanoutOptions{Poll: time.Hour})
+	err := r.f.svc.PutItems(t.Context(), r.f.datasets["Items"], []events.Entity{{ID: "new-item", Properties: ptr(`{"genres":"Horror","price":9.5}`)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "an items update on B", func() bool {
+		r.bObs.mu.Lock()
+		defer r.bObs.mu.Unlock()
+		for _, u := range r.bObs.updates {
+			if u.ItemsChanged && u.Group == r.f.group {
+				return true
+			}
+		}
+		return false
+	})
+}
+
+// TestFanoutSharesRateLimit checks that two replicas that hear each other
+// each take half of a tracker's rate limit.
+func TestFanoutSharesRateLimit(t *testing.T) {
+	r := newReplicas(t, events.Options{RateLimit: 100, RateBurst: 100}, events.FanoutOptions{Poll: 20 * time.Millisecond})
+	waitFor(t, "two replicas", func() bool { return r.f.svc.Replicas() == 2 && r.b.Replicas() == 2 })
+	time.Sleep(50 * time.Millisecond) // the share is set after the count
+	accepted := 0
+	for range 20 {
+		err := r.f.svc.PutEvents(t.Context(), events.PutEventsInput{TrackingID: r.f.tracking, SessionID: "s",
+			Events: []events.Event{event("a"), event("b"), event("c"), event("d"), event("e"), event("f"), event("g"), event("h"), event("i"), event("j")}})
+		if err == nil {
+			accepted += 10
+		} else if errs.KindOf(err) != errs.Busy {
+			t.Fatal(err)
+		}
+	}
+	// The burst is 50 events on each replica now, plus what 50/s refills
+	// while the calls run.
+	if accepted < 50 || accepted > 70 {
+		t.Errorf("replica A accepted %d events of a burst, want about 50 (half of 100)", accepted)
+	}
+}
