@@ -19,9 +19,10 @@ import (
 //     skipped, so one bad artifact does not keep the server out of
 //     rotation; a campaign that fails to load is marked CREATE FAILED);
 //   - events: the durable event writer keeps up (its queue is at most half
-//     full). Acknowledged events reach serving before their answer, and a
-//     loaded model's histories are read from the store, so nothing else
-//     can lag.
+//     full), and with --bus the replica has read the events other replicas
+//     committed up to its last poll of the store. Acknowledged events reach
+//     this replica's serving before their answer, and a loaded model's
+//     histories are read from the store.
 //
 // The campaigns and recommenders are listed from the store, so a server
 // that has just started is not ready until its runners have loaded them.
@@ -41,9 +42,11 @@ type deployedModels interface {
 	Deployed(key string) string
 }
 
-// eventBacklog is the events writer's queue (events.Service).
+// eventBacklog is the events writer's queue and the fan-out's catch-up
+// (events.Service).
 type eventBacklog interface {
 	Backlog() (queued, capacity int)
+	CaughtUp() error
 }
 
 // readinessDeps are what the checks read.
@@ -67,7 +70,7 @@ func newReadiness(d readinessDeps, log *slog.Logger) *health.Readiness {
 			if q, c := d.events.Backlog(); q > c/2 {
 				return fmt.Errorf("%d of %d PutEvents/PutItems/PutUsers requests wait for the writer", q, c)
 			}
-			return nil
+			return d.events.CaughtUp()
 		}},
 	}, health.Options{}, log)
 }

@@ -48,6 +48,7 @@ type serveConfig struct {
 	seed           int64
 	storeDSN       string
 	storeSchema    string
+	bus            string
 	maxHistory     int
 	exactScoring   bool
 	eventsRate     float64
@@ -84,6 +85,7 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 	fs.BoolVar(&c.exactScoring, "exact-scoring", false, "score every item on each request instead of the approximate item index built for catalogues of 50k+ items (env ATTUNE_EXACT_SCORING)")
 	fs.Float64Var(&c.eventsRate, "events-rate-limit", 0, "events per second one event tracker may send (PutEvents answers ThrottlingException above it); 0 means unlimited (env ATTUNE_EVENTS_RATE_LIMIT)")
 	fs.IntVar(&c.eventsQueue, "events-queue", 4096, "PutEvents/PutItems/PutUsers requests that may wait for the durable writer before ThrottlingException (env ATTUNE_EVENTS_QUEUE)")
+	fs.StringVar(&c.bus, "bus", "", "nats://host:port of a NATS server with JetStream that replicas sharing a --store postgres:// tell each other about events through; empty for one node (env ATTUNE_BUS)")
 	fs.StringVar(&c.addrFile, "addr-file", "", "write the bound listen address to this file once serving (env ATTUNE_ADDR_FILE)")
 	fs.StringVar(&c.localRoots, "local-roots", "", "comma-separated absolute folders file:// locations are confined to (default <data-dir>/files); none turns file:// off (env ATTUNE_LOCAL_ROOTS)")
 	var corsSpec string
@@ -131,6 +133,9 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 	}
 	if c.corsOrigins, err = api.ParseOrigins(corsSpec); err != nil {
 		return c, usageError{fmt.Errorf("--cors-origins: %w", err)}
+	}
+	if c.bus != "" && !isPostgresDSN(c.storeDSN) {
+		return c, usageError{fmt.Errorf("--bus %q needs --store postgres://...: replicas must share one store", c.bus)}
 	}
 	if c.maxBadRowShare < 0 || c.maxBadRowShare > 1 {
 		return c, usageError{fmt.Errorf("--max-bad-row-share %v must be between 0 and 1", c.maxBadRowShare)}
@@ -206,6 +211,11 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 
 	ev := events.New(st, sv, events.Options{Scope: scope, RateLimit: c.eventsRate, QueueSize: c.eventsQueue, StoreTimeout: c.memory.storeTimeout, Metrics: met}, time.Now, log)
 	ds.SetForgetter(userForgetter{sv: sv, ev: ev})
+	followBus, closeBus, err := startEventFanout(ctx, c.bus, c.storeSchema, ev, log)
+	if err != nil {
+		return err
+	}
+	defer closeBus()
 
 	loadFailed := &loadFailures{} // recommenders whose model failed to load, for /readyz
 	tr.SetDeployer(failureTrackingDeployer{Deployer: recommenderDeployer{sv}, failed: loadFailed})
@@ -236,8 +246,12 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 
 	bg, cancelBG := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
-	for name, runner := range map[string]interface{ Run(context.Context) error }{"dataset": ds, "training": tr, "campaigns": cs, "serving": sv,
-		"events": ev, "batch": bs, "recommenders": runFunc(tr.RunRecommenders), "filters": fl, "access keys": keyring} {
+	runners := map[string]interface{ Run(context.Context) error }{"dataset": ds, "training": tr, "campaigns": cs, "serving": sv,
+		"events": ev, "batch": bs, "recommenders": runFunc(tr.RunRecommenders), "filters": fl, "access keys": keyring}
+	if followBus != nil {
+		runners["event bus"] = followBus
+	}
+	for name, runner := range runners {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -334,7 +348,7 @@ func s3Options(getenv func(string) string) blobs3.Options {
 // openStore opens the embedded SQLite store in the data dir, or PostgreSQL
 // when --store is a postgres:// DSN (model artifacts stay in the data dir).
 func openStore(ctx context.Context, c serveConfig) (store.Store, error) {
-	if strings.HasPrefix(c.storeDSN, "postgres://") || strings.HasPrefix(c.storeDSN, "postgresql://") {
+	if isPostgresDSN(c.storeDSN) {
 		opts := postgres.DefaultOptions()
 		opts.Schema = c.storeSchema
 		st, err := postgres.Open(ctx, c.storeDSN, opts)
@@ -351,6 +365,10 @@ func openStore(ctx context.Context, c serveConfig) (store.Store, error) {
 		return nil, fmt.Errorf("open store in %s: %w", c.dataDir, err)
 	}
 	return st, nil
+}
+
+func isPostgresDSN(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
 }
 
 // runFunc adapts a function to the runners' Run method.

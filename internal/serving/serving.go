@@ -113,6 +113,9 @@ type Service struct {
 	// table maps campaign ARN to its loaded state; readers load it without
 	// a lock, writers copy it under mu.
 	table atomic.Pointer[map[string]*slot]
+	// expected is set by the first Expect: until then the campaigns to
+	// load at startup are not known, and an unknown campaign may be one.
+	expected atomic.Bool
 
 	// mu guards the fields below and serialises writers of table.
 	mu     sync.Mutex
@@ -197,7 +200,9 @@ func (s *Service) groupFor(groupARN string) (*group, error) {
 
 // Expect marks campaigns as about to load, so that requests for them get
 // errs.Unavailable (which clients retry) rather than errs.NotFound while a
-// restarted server is still loading models.
+// restarted server is still loading models. Before the first call every
+// unknown campaign is answered so: a replica that has just started does
+// not know yet which campaigns exist.
 func (s *Service) Expect(campaigns ...string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -208,6 +213,7 @@ func (s *Service) Expect(campaigns ...string) {
 		}
 	}
 	s.table.Store(&next)
+	s.expected.Store(true)
 }
 
 func (s *Service) cloneTableLocked() map[string]*slot {
@@ -432,6 +438,9 @@ func (s *Service) lookup(campaign string) (*loaded, error) {
 			// Recommenders are served under their own ARN; one that failed
 			// or is not ACTIVE yet is not loaded.
 			return nil, errs.E(errs.NotFound, "Could not find an ACTIVE recommender %s; DescribeRecommender shows its status and any failureReason", campaign)
+		}
+		if !s.expected.Load() {
+			return nil, errs.E(errs.Unavailable, "Campaign %s cannot be served yet: the server is starting; retry shortly", campaign)
 		}
 		return nil, errs.E(errs.NotFound, "Could not find campaign %s", campaign)
 	}

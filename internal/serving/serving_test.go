@@ -361,9 +361,27 @@ func TestRequestErrors(t *testing.T) {
 // TestDeploySwapsWithoutFailedRequests redeploys a campaign while
 // goroutines keep asking it: no request may fail, and afterwards the new
 // version answers.
+// TestUnknownCampaignWhileStarting checks that a server that has not yet
+// been told which campaigns to load (a restarted replica) answers an
+// unknown campaign with Unavailable, which clients retry, and NotFound once
+// it knows.
+func TestUnknownCampaignWhileStarting(t *testing.T) {
+	f := newFixture(t)
+	s := f.service(t)
+	req := Request{Campaign: "arn:aws:personalize:us-east-1:000000000000:campaign/later", UserID: "u"}
+	if _, err := s.Recommend(t.Context(), req); errs.KindOf(err) != errs.Unavailable {
+		t.Errorf("Recommend before Expect = %v, want Unavailable", err)
+	}
+	s.Expect() // the campaign runner's startup listing: nothing to load
+	if _, err := s.Recommend(t.Context(), req); errs.KindOf(err) != errs.NotFound {
+		t.Errorf("Recommend after Expect = %v, want NotFound", err)
+	}
+}
+
 func TestDeploySwapsWithoutFailedRequests(t *testing.T) {
 	f := newFixture(t)
 	s := f.service(t)
+	s.Expect() // the campaign runner's startup listing
 	v1 := f.train(t, "aws-user-personalization-v2", "v1", recipe.Params{"hidden_dimension": "8"})
 	v2 := f.train(t, "aws-popularity-count", "v2", nil)
 	deploy(t, s, campaignUP, v1, false)

@@ -1,0 +1,437 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/personalize"
+	"github.com/aws/aws-sdk-go-v2/service/personalizeevents"
+	etypes "github.com/aws/aws-sdk-go-v2/service/personalizeevents/types"
+	"github.com/aws/aws-sdk-go-v2/service/personalizeruntime"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/attune-dev/attune/internal/demo"
+	"github.com/attune-dev/attune/internal/testenv"
+)
+
+// cluster is replicas of the real binary on one PostgreSQL schema and one
+// NATS server, on loopback.
+type cluster struct {
+	bin, dsn, schema, bus string
+	// dataDir is shared by the replicas, so that a model trained by one is
+	// an artifact file every replica can read.
+	dataDir string
+}
+
+// newCluster builds the binary and makes a fresh PostgreSQL schema.
+func newCluster(t *testing.T) *cluster {
+	t.Helper()
+	dsn, bus := testenv.Postgres(t), testenv.NATS(t)
+	c := &cluster{bin: buildBinary(t), dsn: dsn, schema: fmt.Sprintf("attune_cluster_%d", rand.Uint32()), bus: bus, dataDir: t.TempDir()}
+	t.Cleanup(func() {
+		conn, err := pgx.Connect(context.Background(), dsn)
+		if err != nil {
+			t.Logf("drop schema %s: %v", c.schema, err)
+			return
+		}
+		defer conn.Close(context.Background())
+		if _, err := conn.Exec(context.Background(), "DROP SCHEMA IF EXISTS "+c.schema+" CASCADE"); err != nil {
+			t.Logf("drop schema %s: %v", c.schema, err)
+		}
+	})
+	return c
+}
+
+// replica is one running `attune serve` of a cluster.
+type replica struct {
+	c    *cluster
+	addr string // fixed, so that a restarted replica is found where it was
+	url  string
+	cmd  *exec.Cmd
+	out  *syncBuffer
+}
+
+// freeAddr returns a loopback address no one listens on now.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// start runs a replica on a new address.
+func (c *cluster) start(t *testing.T) *replica {
+	t.Helper()
+	r := &replica{c: c, addr: freeAddr(t)}
+	r.url = "http://" + r.addr
+	r.run(t)
+	return r
+}
+
+// run starts the process on r.addr and waits until it listens.
+func (r *replica) run(t *testing.T) {
+	t.Helper()
+	r.cmd = exec.Command(r.c.bin, append([]string{"serve", "--listen", r.addr, "--admin-listen", "off", "--data-dir", r.c.dataDir,
+		"--store", r.c.dsn, "--store-schema", r.c.schema, "--bus", r.c.bus, "--log-level", "warn"}, withTestLocalRoots(t, nil)...)...)
+	r.cmd.Env = append(os.Environ(), "ATTUNE_ROOT_ACCESS_KEY_ID="+testAccessKey, "ATTUNE_ROOT_SECRET_ACCESS_KEY="+testSecret)
+	r.out = &syncBuffer{}
+	r.cmd.Stdout, r.cmd.Stderr = r.out, r.out
+	if err := r.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	cmd := r.cmd
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if resp, err := http.Get(r.url + "/healthz"); err == nil {
+			resp.Body.Close()
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("replica %s did not start:\n%s", r.addr, r.out.String())
+		}
+	}
+}
+
+// waitReady polls /readyz until it answers 200 and returns how long that took.
+func (r *replica) waitReady(t *testing.T) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for deadline := start.Add(60 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		resp, err := http.Get(r.url + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return time.Since(start)
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("replica %s not ready after 60s:\n%s", r.addr, r.out.String())
+		}
+	}
+}
+
+// stop ends the replica gracefully (SIGTERM) and waits for it.
+func (r *replica) stop(t *testing.T) {
+	t.Helper()
+	if err := r.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.cmd.Wait(); err != nil {
+		t.Fatalf("replica %s stopped with %v:\n%s", r.addr, err, r.out.String())
+	}
+}
+
+func (r *replica) clients() (*personalize.Client, *personalizeruntime.Client, *personalizeevents.Client) {
+	ts := &testServer{URL: r.url}
+	return ts.personalizeClient(), ts.runtimeClient(), eventsClient(r.url, 0)
+}
+
+// liveCampaign imports demo data, trains user-personalization-v2 and
+// deploys a campaign with an event tracker, all through pc.
+func liveCampaign(t *testing.T, ctx context.Context, pc *personalize.Client, name string, o demo.Options) (campaignARN, trackingID string) {
+	t.Helper()
+	group := demoGroup(t, ctx, pc, name, o)
+	va, st := trainVersion(t, ctx, pc, &personalize.CreateSolutionInput{Name: aws.String(name + "-up"), DatasetGroupArn: aws.String(group),
+		RecipeArn: aws.String("arn:aws:personalize:::recipe/aws-user-personalization-v2")})
+	if st != "ACTIVE" {
+		t.Fatalf("solution version ended %s, want ACTIVE", st)
+	}
+	campaignARN = deployCampaign(t, ctx, pc, &personalize.CreateCampaignInput{Name: aws.String(name + "-live"), SolutionVersionArn: aws.String(va)})
+	_, trackingID = createTracker(t, ctx, pc, group, name+"-tracker")
+	return campaignARN, trackingID
+}
+
+func recommendOn(t *testing.T, ctx context.Context, rc *personalizeruntime.Client, campaignARN, user string) []string {
+	t.Helper()
+	out, err := rc.GetRecommendations(ctx, &personalizeruntime.GetRecommendationsInput{CampaignArn: aws.String(campaignARN),
+		UserId: aws.String(user), NumResults: 10})
+	if err != nil {
+		t.Fatalf("GetRecommendations(%s): %v", user, err)
+	}
+	return ids(out.ItemList)
+}
+
+func purchase(t *testing.T, ctx context.Context, ec *personalizeevents.Client, trackingID, user, session string, items ...string) {
+	t.Helper()
+	in := &personalizeevents.PutEventsInput{TrackingId: aws.String(trackingID), SessionId: aws.String(session)}
+	if user != "" {
+		in.UserId = aws.String(user)
+	}
+	for _, it := range items {
+		in.EventList = append(in.EventList, etypes.Event{EventType: aws.String("PURCHASED"), ItemId: aws.String(it), SentAt: aws.Time(time.Now())})
+	}
+	if _, err := ec.PutEvents(ctx, in); err != nil {
+		t.Fatalf("PutEvents(user %q, session %s): %v", user, session, err)
+	}
+}
+
+// waitChange polls rec until its answer differs from before and returns
+// the new answer and how long after start it came.
+func waitChange(t *testing.T, what string, before []string, start time.Time, rec func() []string) ([]string, time.Duration) {
+	t.Helper()
+	for {
+		got := rec()
+		if !slices.Equal(got, before) {
+			return got, time.Since(start)
+		}
+		if time.Since(start) > 5*time.Second {
+			t.Fatalf("%s: answer unchanged 5 s later: %v", what, got)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// TestClusterEvents runs two replicas A and B on one PostgreSQL schema and
+// one NATS server: events sent to A change B's answers within 1 s, an
+// anonymous session on B joined to a user on A is that user's on both, and
+// a restarted B that missed events is ready only once it has them.
+func TestClusterEvents(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs two replicas of the real binary; skipped with -short")
+	}
+	c := newCluster(t)
+	ctx := t.Context()
+	a := c.start(t)
+	pcA, rcA, ecA := a.clients()
+	campaignARN, trackingID := liveCampaign(t, ctx, pcA, "cluster", demo.Options{Seed: 31, Users: 150, Interactions: 4000})
+	b := c.start(t)
+	b.waitReady(t)
+	_, rcB, ecB := b.clients()
+
+	t.Run("event on A changes B's answer", func(t *testing.T) {
+		user := "cluster-new-user"
+		before := recommendOn(t, ctx, rcB, campaignARN, user)
+		purchase(t, ctx, ecA, trackingID, user, "s-new", before[0])
+		after, lag := waitChange(t, "B after PutEvents on A", before, time.Now(), func() []string { return recommendOn(t, ctx, rcB, campaignARN, user) })
+		if slices.Contains(after, before[0]) {
+			t.Errorf("B still recommends %s after its purchase on A: %v", before[0], after)
+		}
+		if lag > time.Second {
+			t.Errorf("B's answer changed %v after the PutEvents ack on A, want within 1 s", lag)
+		}
+		t.Logf("fan-out: B's answer changed %v after the ack on A", lag)
+	})
+
+	t.Run("anonymous session on B joined to a user on A", func(t *testing.T) {
+		user := "cluster-joined-user"
+		before := recommendOn(t, ctx, rcB, campaignARN, user)
+		// Anonymous purchases on B, then the session signs in on A.
+		purchase(t, ctx, ecB, trackingID, "", "s-anon", before[0], before[1])
+		purchase(t, ctx, ecA, trackingID, user, "s-anon", before[2])
+		for _, r := range []struct {
+			name string
+			rc   *personalizeruntime.Client
+		}{{"A", rcA}, {"B", rcB}} {
+			after, _ := waitChange(t, r.name+" after the join", before, time.Now(), func() []string { return recommendOn(t, ctx, r.rc, campaignARN, user) })
+			for _, it := range before[:3] {
+				if slices.Contains(after, it) {
+					t.Errorf("%s recommends %s to %s, who bought it (anonymously on B or signed in on A): %v", r.name, it, user, after)
+				}
+			}
+		}
+		// A later anonymous event of the session on B is the user's: the
+		// link A stored is read from PostgreSQL.
+		cur := recommendOn(t, ctx, rcA, campaignARN, user)
+		purchase(t, ctx, ecB, trackingID, "", "s-anon", cur[0])
+		after, _ := waitChange(t, "A after an anonymous event of the joined session on B", cur, time.Now(), func() []string { return recommendOn(t, ctx, rcA, campaignARN, user) })
+		if slices.Contains(after, cur[0]) {
+			t.Errorf("A still recommends %s, bought anonymously on B by the joined session: %v", cur[0], after)
+		}
+	})
+
+	t.Run("restarted B catches up before it is ready", func(t *testing.T) {
+		user := "cluster-missed-user"
+		before := recommendOn(t, ctx, rcA, campaignARN, user)
+		b.stop(t)
+		purchase(t, ctx, ecA, trackingID, user, "s-missed", before[0], before[1])
+		b.run(t)
+		catchUp := b.waitReady(t)
+		got := recommendOn(t, ctx, rcB, campaignARN, user)
+		if slices.Contains(got, before[0]) || slices.Contains(got, before[1]) {
+			t.Errorf("B's first answer once ready still recommends what the user bought while B was down: %v (before %v)", got, before)
+		}
+		t.Logf("restart: B ready %v after it listened", catchUp)
+	})
+}
+
+// retryingClient is a load balancer in front of replicas, as HAProxy or a
+// Kubernetes Service is: it sends each request to one of the replicas
+// whose /readyz answered 200 at its last check (every 50 ms), and on a
+// connection error (a replica stopping) to the next one.
+type retryingClient struct {
+	urls    []string
+	ready   []atomic.Bool
+	next    atomic.Uint64
+	retries atomic.Int64
+}
+
+// newRetryingClient starts checking the replicas' readiness until the test
+// ends.
+func newRetryingClient(t *testing.T, urls ...string) *retryingClient {
+	rc := &retryingClient{urls: urls, ready: make([]atomic.Bool, len(urls))}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	check := func() {
+		for i, u := range rc.urls {
+			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, u+"/readyz", nil)
+			resp, err := http.DefaultClient.Do(req)
+			if err == nil {
+				resp.Body.Close()
+			}
+			rc.ready[i].Store(err == nil && resp.StatusCode == http.StatusOK)
+		}
+	}
+	check()
+	go func() {
+		defer close(done)
+		for ctx.Err() == nil {
+			time.Sleep(50 * time.Millisecond)
+			check()
+		}
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	return rc
+}
+
+// pick returns the index of the replica for try i of a request that
+// started at start: ready replicas first, round robin.
+func (rc *retryingClient) pick(start uint64, i int) int {
+	n := len(rc.urls)
+	var ready []int
+	for k := range n {
+		if idx := (int(start) + k) % n; rc.ready[idx].Load() {
+			ready = append(ready, idx)
+		}
+	}
+	if len(ready) == 0 {
+		return (int(start) + i) % n
+	}
+	return ready[i%len(ready)]
+}
+
+func (rc *retryingClient) RoundTrip(req *http.Request) (*http.Response, error) {
+	var body []byte
+	if req.Body != nil {
+		var err error
+		if body, err = io.ReadAll(req.Body); err != nil {
+			return nil, err
+		}
+		req.Body.Close()
+	}
+	start := rc.next.Add(1)
+	var lastErr error
+	for i := range 4 * len(rc.urls) {
+		u := rc.urls[rc.pick(start, i)]
+		r := req.Clone(req.Context())
+		if r.Host == "" {
+			r.Host = req.URL.Host // the signed Host, as a load balancer passes it on
+		}
+		r.URL.Host = strings.TrimPrefix(u, "http://")
+		r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
+		resp, err := http.DefaultTransport.RoundTrip(r)
+		var op *net.OpError
+		// net/http's error for a kept-alive connection the server closed
+		// before it read the request is unexported: match its text.
+		closedIdle := err != nil && strings.Contains(err.Error(), "server closed idle connection")
+		if err == nil || !(errors.As(err, &op) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || closedIdle) {
+			return resp, err
+		}
+		// Refused, reset or closed before an answer: the replica is
+		// restarting. (A request that reached it may be sent twice; the
+		// events API is idempotent by eventId for training.)
+		rc.retries.Add(1)
+		lastErr = err
+		time.Sleep(5 * time.Millisecond)
+	}
+	return nil, lastErr
+}
+
+// TestClusterRollingRestart restarts replica A while clients send
+// recommendation requests and events to A and B through a client that
+// retries on connection errors: no request fails.
+func TestClusterRollingRestart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs two replicas of the real binary; skipped with -short")
+	}
+	c := newCluster(t)
+	ctx := t.Context()
+	a := c.start(t)
+	pcA, _, _ := a.clients()
+	campaignARN, trackingID := liveCampaign(t, ctx, pcA, "rolling", demo.Options{Seed: 32, Users: 120, Interactions: 3000})
+	b := c.start(t)
+	b.waitReady(t)
+
+	lb := newRetryingClient(t, a.url, b.url)
+	cfg := sdkConfig(testAccessKey, testSecret)
+	cfg.HTTPClient = &http.Client{Transport: lb}
+	cfg.RetryMaxAttempts = 1 // the SDK's own retries would hide failures
+	rc := personalizeruntime.NewFromConfig(cfg, func(o *personalizeruntime.Options) { o.BaseEndpoint = aws.String(a.url) })
+	ec := personalizeevents.NewFromConfig(cfg, func(o *personalizeevents.Options) { o.BaseEndpoint = aws.String(a.url) })
+
+	var sent, failed atomic.Int64
+	var firstErr atomic.Value
+	loadCtx, stopLoad := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Go(func() {
+			for i := 0; loadCtx.Err() == nil; i++ {
+				user := fmt.Sprintf("rolling-user-%d-%d", w, i%50)
+				var err error
+				if i%2 == 0 {
+					_, err = rc.GetRecommendations(loadCtx, &personalizeruntime.GetRecommendationsInput{CampaignArn: aws.String(campaignARN), UserId: aws.String(user)})
+				} else {
+					_, err = ec.PutEvents(loadCtx, &personalizeevents.PutEventsInput{TrackingId: aws.String(trackingID), UserId: aws.String(user),
+						SessionId: aws.String(user), EventList: []etypes.Event{{EventType: aws.String("VIEWED"), ItemId: aws.String(fmt.Sprint("itm_", i%100)), SentAt: aws.Time(time.Now())}}})
+				}
+				if loadCtx.Err() != nil {
+					return
+				}
+				sent.Add(1)
+				if err != nil {
+					failed.Add(1)
+					firstErr.CompareAndSwap(nil, err.Error())
+				}
+			}
+		})
+	}
+	time.Sleep(500 * time.Millisecond)
+	restarts := 2
+	var down time.Duration
+	for range restarts {
+		t0 := time.Now()
+		a.stop(t)
+		a.run(t)
+		a.waitReady(t)
+		down += time.Since(t0)
+		time.Sleep(300 * time.Millisecond)
+	}
+	stopLoad()
+	wg.Wait()
+	t.Logf("rolling restart: %d restarts of A (%v out of rotation on average), %d requests, %d failed, %d retried on the other replica",
+		restarts, down/time.Duration(restarts), sent.Load(), failed.Load(), lb.retries.Load())
+	if failed.Load() != 0 {
+		t.Errorf("%d of %d requests failed during the rolling restart; first: %v", failed.Load(), sent.Load(), firstErr.Load())
+	}
+	if lb.retries.Load() == 0 {
+		t.Errorf("no request was retried: the restart did not happen under load")
+	}
+}
