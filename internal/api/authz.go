@@ -94,10 +94,12 @@ func (s *Server) requestResources(r *http.Request, p protocol, body []byte) (str
 	var op string
 	if p == controlPlane {
 		name, ok := strings.CutPrefix(r.Header.Get("X-Amz-Target"), targetPrefix)
-		if _, known := s.control[name]; !ok || !known {
-			return "", nil, nil
+		if _, known := s.control[name]; !ok || !known || s.refused[name] {
+			return "", nil, nil // dispatch answers it, with nothing done
 		}
 		op = name
+	} else if s.refused[unsupportedPaths[r.URL.Path]] {
+		return "", nil, nil
 	} else if op = restOperations[r.URL.Path]; op == "" {
 		return "", nil, errs.E(errs.UnknownOperation, "no operation at %s", errs.Echo(r.URL.Path))
 	}

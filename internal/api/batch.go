@@ -2,8 +2,10 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 
 	"github.com/attune-dev/attune/internal/batch"
+	"github.com/attune-dev/attune/internal/errs"
 )
 
 // batchService is what the batch inference operations need.
@@ -73,8 +75,15 @@ func registerBatch(ops map[string]operation, svc batchService) {
 			ItemExplorationConfig map[string]string `json:"itemExplorationConfig"`
 		} `json:"batchInferenceJobConfig"`
 		Tags []tag `json:"tags"`
+		// ThemeGenerationConfig is refused: themes come from a generative
+		// model (Bedrock), which Attune does not ship.
+		ThemeGenerationConfig json.RawMessage `json:"themeGenerationConfig"`
 	}
 	ops["CreateBatchInferenceJob"] = handle(func(ctx context.Context, in *createIn) (any, error) {
+		if len(in.ThemeGenerationConfig) > 0 && string(in.ThemeGenerationConfig) != "null" {
+			return nil, errs.E(errs.Invalid, "themeGenerationConfig: theme generation needs a generative model (Amazon Bedrock), "+
+				"which Attune does not ship; leave themeGenerationConfig out to get recommendations without themes")
+		}
 		tags, err := tagsIn(in.Tags)
 		if err != nil {
 			return nil, err

@@ -78,8 +78,10 @@ type floatRange struct {
 }
 
 type catRange struct {
-	Name      string   `json:"name"`
-	Values    []string `json:"values"`
+	Name string `json:"name"`
+	// Values is omitted for free-form parameters (event_weights): the model
+	// has no null list.
+	Values    []string `json:"values,omitempty"`
 	IsTunable bool     `json:"isTunable"`
 }
 

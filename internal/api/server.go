@@ -62,6 +62,8 @@ type Server struct {
 	// trackers maps trackingIds to event trackers for authorization; nil
 	// without an events service.
 	trackers trackerFinder
+	// refused are the operations answered with "not supported" (unsupported.go).
+	refused map[string]bool
 }
 
 // operation is one control-plane operation: it decodes its own input from
@@ -141,6 +143,7 @@ func New(deps Deps, opts Options, log *slog.Logger) *Server {
 		s.mux.Handle("/console/", deps.Console)
 		s.mux.Handle("/console", deps.Console)
 	}
+	registerUnsupported(s)
 	registerHealth(s, deps.Readiness)
 	return s
 }
@@ -149,7 +152,11 @@ func New(deps Deps, opts Options, log *slog.Logger) *Server {
 func (s *Server) Handle(pattern string, p protocol, fn func(ctx context.Context, body []byte) (any, error)) {
 	s.cors.addRoute(pattern)
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
-		setOperation(r, restOperations[r.URL.Path])
+		op := restOperations[r.URL.Path]
+		if op == "" {
+			op = unsupportedPaths[r.URL.Path]
+		}
+		setOperation(r, op)
 		s.serveSigned(w, r, p, fn)
 	})
 }
