@@ -37,6 +37,8 @@ type cluster struct {
 	// dataDir is shared by the replicas, so that a model trained by one is
 	// an artifact file every replica can read.
 	dataDir string
+	// flags are more serve flags of every replica.
+	flags []string
 }
 
 // newCluster builds the binary and makes a fresh PostgreSQL schema.
@@ -91,7 +93,7 @@ func (c *cluster) start(t *testing.T) *replica {
 func (r *replica) run(t *testing.T) {
 	t.Helper()
 	r.cmd = exec.Command(r.c.bin, append([]string{"serve", "--listen", r.addr, "--admin-listen", "off", "--data-dir", r.c.dataDir,
-		"--store", r.c.dsn, "--store-schema", r.c.schema, "--bus", r.c.bus, "--log-level", "warn"}, withTestLocalRoots(t, nil)...)...)
+		"--store", r.c.dsn, "--store-schema", r.c.schema, "--bus", r.c.bus, "--log-level", "warn"}, withTestLocalRoots(t, r.c.flags)...)...)
 	r.cmd.Env = append(os.Environ(), "ATTUNE_ROOT_ACCESS_KEY_ID="+testAccessKey, "ATTUNE_ROOT_SECRET_ACCESS_KEY="+testSecret)
 	r.out = &syncBuffer{}
 	r.cmd.Stdout, r.cmd.Stderr = r.out, r.out
