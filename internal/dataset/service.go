@@ -482,10 +482,33 @@ func (s *Service) CreateImportJob(ctx context.Context, in CreateImportInput) (*I
 		PublishAttribution: in.PublishAttribution, Tags: in.Tags}
 	s.stamp(&j.Meta, s.opts.Scope.Build(arn.DatasetImportJob, in.JobName), in.JobName, d.ARN, StatusCreatePending)
 	if err := imports.Create(ctx, s.st, j); err != nil {
+		if errs.KindOf(err) == errs.AlreadyExists {
+			return nil, s.importNameTaken(ctx, j.ARN, in.JobName, d, err)
+		}
 		return nil, err
 	}
 	s.wake()
 	return j, nil
+}
+
+// importNameTaken explains a used import job name. Job names are unique in
+// the account and, as in Personalize, a job stays after its dataset is
+// deleted (it is history), so its name stays taken: say so, or a client
+// that deleted and re-created its dataset cannot tell why.
+func (s *Service) importNameTaken(ctx context.Context, jobARN, name string, d *Dataset, cause error) error {
+	old, err := imports.Get(ctx, s.st, jobARN)
+	if err != nil {
+		return cause
+	}
+	// A dataset's ARN is its group and type, so a re-created dataset has the
+	// deleted one's ARN: a job older than the dataset it names, or naming one
+	// that is gone, imported into a deleted dataset.
+	_, err = datasets.Get(ctx, s.st, old.DatasetARN)
+	if errs.KindOf(err) == errs.NotFound || (old.DatasetARN == d.ARN && old.Created.Before(d.Created)) {
+		return errs.Wrap(errs.AlreadyExists, cause, "dataset-import-job %s already exists: it imported into dataset %s, which was deleted; "+
+			"import jobs are kept after their dataset is deleted and job names stay reserved, so choose another jobName", name, old.DatasetARN)
+	}
+	return errs.Wrap(errs.AlreadyExists, cause, "dataset-import-job %s already exists (dataset %s): import job names are unique in the account", name, old.DatasetARN)
 }
 
 // ImportJob returns an import job.
