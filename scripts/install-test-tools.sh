@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Installs what the compatibility tests drive besides Go: Debian's AWS CLI v2
-# (the pip AWS CLI v1 is expected on PATH already), Debian's Chromium for the
-# console and browser SDK tests, and versitygw, an S3-compatible server
-# (Apache-2.0) that the s3:// import tests start.
+# Installs what the compatibility tests drive besides Go: Debian's AWS CLI v2,
+# pip's AWS CLI v1 and boto3 (when missing), node with the AWS SDK for
+# JavaScript v3 (npm ci into ~/.cache/attune-tools/node), Debian's Chromium
+# for the console and browser SDK tests, and versitygw, an S3-compatible
+# server (Apache-2.0) that the s3:// import tests start.
 # Tests that need a missing tool skip with a message saying so, except under
 # ATTUNE_CI=1 (.ci/run), where they fail: CI must run them all.
 set -euo pipefail
@@ -32,8 +33,37 @@ if [ ! -x /usr/bin/chromium ]; then
   }
 fi
 
+# Required: boto3 and pip's AWS CLI v1 (TestClientMatrix, the notebook tests).
+if ! python3 -c "import boto3" 2>/dev/null || ! { command -v aws >/dev/null && [ "$(command -v aws)" != /usr/bin/aws ]; }; then
+  echo "installing boto3 and the AWS CLI v1 with pip..."
+  python3 -m pip install -q awscli boto3 || { echo "pip install awscli boto3 failed" >&2; exit 1; }
+fi
+
+# Required: node and the AWS SDK for JavaScript v3 Personalize clients, at the
+# versions cmd/attune/testdata/node/package-lock.json pins (TestClientMatrix
+# runs testdata/node/workflow.mjs with them).
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
+    echo "cannot install node and npm: needs root and apt-get (or install them yourself)" >&2
+    exit 1
+  fi
+  echo "installing Debian nodejs and npm..."
+  apt-get install -y -q nodejs npm >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q nodejs npm >/dev/null; } || {
+    echo "apt-get install nodejs npm failed" >&2
+    exit 1
+  }
+fi
+node_dir="${ATTUNE_NODE_DIR:-$HOME/.cache/attune-tools/node}"
+lock="$(dirname "$0")/../cmd/attune/testdata/node/package-lock.json"
+if ! cmp -s "$lock" "$node_dir/package-lock.json" || [ ! -d "$node_dir/node_modules/@aws-sdk/client-personalize" ]; then
+  echo "installing the AWS SDK for JavaScript v3 (npm ci) into $node_dir..."
+  mkdir -p "$node_dir"
+  cp "$(dirname "$0")/../cmd/attune/testdata/node/package.json" "$lock" "$node_dir/"
+  (cd "$node_dir" && npm ci --no-audit --no-fund --silent) || { echo "npm ci of the AWS SDK for JavaScript v3 failed" >&2; exit 1; }
+fi
+
 if [ ! -x "$tools/versitygw" ]; then
   echo "building versitygw v1.8.0 into $tools (about 4 minutes the first time)..."
   GOBIN="$tools" go install github.com/versity/versitygw/cmd/versitygw@v1.8.0
 fi
-echo "test tools ready: versitygw at $tools/versitygw; aws: $(command -v aws || echo none), /usr/bin/aws: $([ -x /usr/bin/aws ] && echo yes || echo no), chromium: $(/usr/bin/chromium --version 2>/dev/null || echo none)"
+echo "test tools ready: versitygw at $tools/versitygw; AWS SDK for JavaScript v3 in $node_dir; aws: $(command -v aws || echo none), /usr/bin/aws: $([ -x /usr/bin/aws ] && echo yes || echo no), chromium: $(/usr/bin/chromium --version 2>/dev/null || echo none)"

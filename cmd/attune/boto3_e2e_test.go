@@ -6,20 +6,22 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/attune-dev/attune/internal/testenv"
 )
 
 // boto3Script runs a Python script of testdata/boto3 against ts with boto3,
 // the endpoint given through the AWS_ENDPOINT_URL_* variables as a user
-// moving from Personalize sets them, and returns its output. It skips when
-// python3 or boto3 is missing.
+// moving from Personalize sets them, and returns its output. Without python3
+// or boto3 it ends the test through testenv.Missing (a failure in CI).
 func boto3Script(t *testing.T, ts *testServer, script string, env ...string) string {
 	t.Helper()
 	py, err := exec.LookPath("python3")
 	if err != nil {
-		t.Skip("python3 not installed")
+		testenv.Missing(t, "python3 is not installed")
 	}
 	if err := exec.Command(py, "-c", "import boto3").Run(); err != nil {
-		t.Skip("boto3 not installed: pip install boto3")
+		testenv.Missing(t, "boto3 is not installed: pip install boto3")
 	}
 	path, err := filepath.Abs(filepath.Join("testdata", "boto3", script))
 	if err != nil {

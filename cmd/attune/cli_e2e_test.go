@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -52,59 +51,6 @@ func cliAs(t *testing.T, accessKey, secret, bin, url string, args ...string) (ma
 		}
 	}
 	return out, stderr.String(), err
-}
-
-func TestAWSCLIDataWorkflow(t *testing.T) {
-	clis := awsCLIs(t)
-	ts := startServer(t, "")
-	dir, _ := filepath.Abs("testdata")
-	schemaFile := filepath.Join(t.TempDir(), "interactions.json")
-	if err := os.WriteFile(schemaFile, []byte(interactionsSchema), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	for name, bin := range clis {
-		t.Run(name, func(t *testing.T) {
-			must := func(args ...string) map[string]any {
-				t.Helper()
-				out, stderr, err := cli(t, bin, ts.URL, args...)
-				if err != nil {
-					t.Fatalf("aws %s: %v\n%s", strings.Join(args, " "), err, stderr)
-				}
-				return out
-			}
-			g := must("personalize", "create-dataset-group", "--name", "cli-"+name)
-			groupARN, _ := g["datasetGroupArn"].(string)
-			if !strings.HasSuffix(groupARN, ":dataset-group/cli-"+name) {
-				t.Fatalf("create-dataset-group returned %v", g)
-			}
-			waitCLI(t, func() string {
-				return dig(must("personalize", "describe-dataset-group", "--dataset-group-arn", groupARN), "datasetGroup", "status")
-			})
-			sc := must("personalize", "create-schema", "--name", "cli-int-"+name, "--schema", "file://"+schemaFile)
-			ds := must("personalize", "create-dataset", "--name", "cli-int-"+name, "--dataset-group-arn", groupARN,
-				"--dataset-type", "Interactions", "--schema-arn", sc["schemaArn"].(string))
-			dsARN := ds["datasetArn"].(string)
-			waitCLI(t, func() string {
-				return dig(must("personalize", "describe-dataset", "--dataset-arn", dsARN), "dataset", "status")
-			})
-			// Debian's CLI v2.9.19 requires --role-arn on import jobs; Attune accepts and ignores it.
-			job := must("personalize", "create-dataset-import-job", "--job-name", "cli-import-"+name, "--dataset-arn", dsARN,
-				"--data-source", "dataLocation=file://"+filepath.Join(dir, "interactions.csv"),
-				"--role-arn", "arn:aws:iam::000000000000:role/attune", "--import-mode", "FULL")
-			jobARN := job["datasetImportJobArn"].(string)
-			waitCLI(t, func() string {
-				return dig(must("personalize", "describe-dataset-import-job", "--dataset-import-job-arn", jobARN), "datasetImportJob", "status")
-			})
-			lst := must("personalize", "list-dataset-groups")
-			if gs, _ := lst["datasetGroups"].([]any); len(gs) == 0 {
-				t.Errorf("list-dataset-groups = %v", lst)
-			}
-			_, stderr, err := cli(t, bin, ts.URL, "personalize", "describe-dataset-group", "--dataset-group-arn", groupARN+"-missing")
-			if err == nil || !strings.Contains(stderr, "ResourceNotFoundException") {
-				t.Errorf("describe missing group: err %v, stderr %q; want ResourceNotFoundException", err, stderr)
-			}
-		})
-	}
 }
 
 func waitCLI(t *testing.T, status func() string) {
