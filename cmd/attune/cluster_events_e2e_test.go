@@ -437,3 +437,96 @@ func TestClusterRollingRestart(t *testing.T) {
 		t.Errorf("no request was retried: the restart did not happen under load")
 	}
 }
+
+// privateNATS runs a NATS server with JetStream of the test's own on addr,
+// so that the test can stop and restart it.
+type privateNATS struct {
+	addr, dir string
+	cmd       *exec.Cmd
+}
+
+func startPrivateNATS(t *testing.T) *privateNATS {
+	t.Helper()
+	if _, err := exec.LookPath("nats-server"); err != nil {
+		testenv.Missing(t, "nats-server not on $PATH (Debian package nats-server; scripts/ensure-nats.sh installs it)")
+	}
+	n := &privateNATS{addr: freeAddr(t), dir: t.TempDir()}
+	n.start(t)
+	return n
+}
+
+func (n *privateNATS) start(t *testing.T) {
+	t.Helper()
+	host, port, _ := net.SplitHostPort(n.addr)
+	n.cmd = exec.Command("nats-server", "-a", host, "-p", port, "--jetstream", "--store_dir", n.dir)
+	if err := n.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	cmd := n.cmd
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if conn, err := net.Dial("tcp", n.addr); err == nil {
+			conn.Close()
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("nats-server did not start")
+		}
+	}
+}
+
+func (n *privateNATS) stop() {
+	_ = n.cmd.Process.Kill()
+	_ = n.cmd.Wait()
+}
+
+// TestClusterBusOutage stops NATS under two replicas: PutEvents keeps
+// being acknowledged, the events still reach the other replica (from the
+// store, within the poll interval), and once NATS is back the fast path
+// resumes.
+func TestClusterBusOutage(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs two replicas of the real binary; skipped with -short")
+	}
+	nats := startPrivateNATS(t)
+	c := newCluster(t)
+	c.bus = "nats://" + nats.addr
+	ctx := t.Context()
+	a := c.start(t)
+	pcA, _, ecA := a.clients()
+	campaignARN, trackingID := liveCampaign(t, ctx, pcA, "outage", demo.Options{Seed: 33, Users: 120, Interactions: 3000})
+	b := c.start(t)
+	b.waitReady(t)
+	_, rcB, _ := b.clients()
+	step := func(name string, max time.Duration) time.Duration {
+		t.Helper()
+		user := "outage-" + strings.ReplaceAll(name, " ", "-")
+		before := recommendOn(t, ctx, rcB, campaignARN, user)
+		purchase(t, ctx, ecA, trackingID, user, user, before[0])
+		_, lag := waitChange(t, name, before, time.Now(), func() []string { return recommendOn(t, ctx, rcB, campaignARN, user) })
+		if lag > max {
+			t.Errorf("%s: B's answer changed %v after the ack on A, want within %v", name, lag, max)
+		}
+		return lag
+	}
+	up := step("bus up", 200*time.Millisecond)
+	nats.stop()
+	down := step("bus down", 2500*time.Millisecond) // the store poll, every second
+	nats.start(t)
+	// Reconnecting takes the client a few tries; then the fast path is back:
+	// three changes in a row within 100 ms (the store poll, once a second,
+	// would rarely be that quick three times).
+	var back []time.Duration
+	for i, deadline := 0, time.Now().Add(20*time.Second); len(back) < 3; i++ {
+		if lag := step(fmt.Sprint("bus back ", i), 5*time.Second); lag < 100*time.Millisecond {
+			back = append(back, lag)
+		} else {
+			back = back[:0]
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("20 s after NATS came back B still saw A's events slowly (last runs %v): the fast path did not resume", back)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Logf("B's answer changed after the ack on A: %v with NATS up, %v with NATS down (from the store), %v once it was back", up, down, back)
+}
