@@ -68,6 +68,13 @@ type countingStore struct {
 	// hang, when set, blocks AppendChunks until the channel is closed,
 	// whatever its context says: a store that hangs.
 	hang atomic.Pointer[chan struct{}]
+	// scans counts ScanChunks calls (chunk data read back).
+	scans atomic.Int64
+}
+
+func (c *countingStore) ScanChunks(ctx context.Context, dataset string, source store.Source, after int64, fn func(store.Chunk) error) error {
+	c.scans.Add(1)
+	return c.Store.ScanChunks(ctx, dataset, source, after, fn)
 }
 
 func (c *countingStore) AppendChunks(ctx context.Context, cs []store.Chunk) ([]int64, error) {

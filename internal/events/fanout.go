@@ -187,6 +187,25 @@ func (f *fanout) claim(dataset string, seq int64) bool {
 	return true
 }
 
+// firstUnclaimed returns the first of seqs (ascending) not applied yet.
+func (f *fanout) firstUnclaimed(dataset string, seqs []int64) (int64, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	m := f.marks[dataset]
+	for _, seq := range seqs {
+		if m == nil {
+			if seq > f.start {
+				return seq, true
+			}
+			continue
+		}
+		if _, ok := m.above[seq]; !ok && seq > m.through {
+			return seq, true
+		}
+	}
+	return 0, false
+}
+
 // through returns the Seq through which every Put chunk of dataset was
 // applied.
 func (f *fanout) through(dataset string) int64 {
@@ -327,6 +346,9 @@ func (s *Service) Receive(ctx context.Context, msg []byte) error {
 
 var errStopScan = errors.New("stop scan")
 
+// pollBatch is how many chunk Seqs one look at a dataset lists.
+const pollBatch = 1000
+
 // poll applies every Put chunk of every dataset above its mark that no
 // message brought, and moves the marks.
 func (s *Service) poll(ctx context.Context) error {
@@ -336,16 +358,7 @@ func (s *Service) poll(ctx context.Context) error {
 			return err
 		}
 		for _, d := range page {
-			err := s.st.ScanChunks(ctx, d.ARN, store.Put, s.fan.through(d.ARN), func(c store.Chunk) error {
-				if s.fan.claim(d.ARN, c.Seq) {
-					if err := s.applyChunk(d.ARN, c.Data); err != nil {
-						return err
-					}
-				}
-				s.fan.advance(d.ARN, c.Seq)
-				return nil
-			})
-			if err != nil {
+			if err := s.follow(ctx, d.ARN); err != nil {
 				return fmt.Errorf("dataset %s: %w", d.ARN, err)
 			}
 		}
@@ -353,6 +366,38 @@ func (s *Service) poll(ctx context.Context) error {
 			return nil
 		}
 		token = next
+	}
+}
+
+// follow brings a dataset's mark up to its newest Put chunk. It lists the
+// Seqs above the mark (no data) and reads from the store only the chunks
+// no message brought, so that following costs an index scan when the bus
+// delivers everything.
+func (s *Service) follow(ctx context.Context, dataset string) error {
+	for {
+		seqs, err := s.st.ChunkSeqs(ctx, dataset, store.Put, s.fan.through(dataset), pollBatch)
+		if err != nil || len(seqs) == 0 {
+			return err
+		}
+		last := seqs[len(seqs)-1]
+		if first, ok := s.fan.firstUnclaimed(dataset, seqs); ok {
+			err := s.st.ScanChunks(ctx, dataset, store.Put, first-1, func(c store.Chunk) error {
+				if c.Seq > last {
+					return errStopScan
+				}
+				if s.fan.claim(dataset, c.Seq) {
+					return s.applyChunk(dataset, c.Data)
+				}
+				return nil
+			})
+			if err != nil && !errors.Is(err, errStopScan) {
+				return err
+			}
+		}
+		s.fan.advance(dataset, last)
+		if len(seqs) < pollBatch {
+			return nil
+		}
 	}
 }
 

@@ -152,6 +152,26 @@ func TestFanoutFillsGapsFromStore(t *testing.T) {
 	}
 }
 
+// TestFanoutPollReadsOnlyMissing checks that the store poll reads chunk
+// data only for chunks no message brought.
+func TestFanoutPollReadsOnlyMissing(t *testing.T) {
+	r := newReplicas(t, events.Options{}, events.FanoutOptions{Poll: 10 * time.Millisecond})
+	for i := range 5 {
+		r.put(t, "u1", "s1", fmt.Sprint("i", i))
+	}
+	waitFor(t, "5 events on B", func() bool { return len(r.bObs.events()) == 5 })
+	time.Sleep(50 * time.Millisecond) // several polls of both replicas
+	if n := r.f.st.scans.Load(); n != 0 {
+		t.Errorf("the polls read chunk data %d times, want 0: every chunk came by message", n)
+	}
+	r.bus.drop.Store(true)
+	r.put(t, "u1", "s1", "lost")
+	waitFor(t, "the lost event on B", func() bool { return len(r.bObs.events()) == 6 })
+	if n := r.f.st.scans.Load(); n == 0 {
+		t.Errorf("B has the lost event, but no poll read chunk data")
+	}
+}
+
 // TestFanoutPutItems checks that PutItems on A marks B's item catalogue
 // stale.
 func TestFanoutPutItems(t *testing.T) {

@@ -105,6 +105,11 @@ type Records interface {
 	// one), and below the Seq of every chunk written after it returns: a
 	// reader that starts following the store there misses nothing later.
 	LatestSeq(ctx context.Context) (int64, error)
+	// ChunkSeqs returns the Seqs of the dataset's committed chunks of
+	// source with Seq > after, in Seq order, at most limit of them (1 or
+	// more), without reading their data: a follower checks what it missed
+	// cheaply. source "" means both.
+	ChunkSeqs(ctx context.Context, dataset string, source Source, after int64, limit int) ([]int64, error)
 	// CountRecords returns the number of committed rows of the dataset.
 	CountRecords(ctx context.Context, dataset string) (int64, error)
 	// DeleteRecords deletes every chunk of the dataset, staged or committed,

@@ -234,3 +234,33 @@ func (s *Store) LatestSeq(ctx context.Context) (int64, error) {
 	}
 	return seq, nil
 }
+
+// ChunkSeqs lists committed chunk Seqs above after without reading the
+// out-of-line data.
+func (s *Store) ChunkSeqs(ctx context.Context, dataset string, source store.Source, after int64, limit int) ([]int64, error) {
+	if err := s.check(ctx); err != nil {
+		return nil, err
+	}
+	if limit < 1 {
+		return nil, errs.E(errs.Invalid, "limit %d must be at least 1", limit)
+	}
+	query := `SELECT seq FROM chunks WHERE dataset = $1 AND NOT staged AND seq > $2`
+	args := []any{dataset, after}
+	switch source {
+	case "":
+	case store.Bulk, store.Put:
+		query += ` AND source = $3`
+		args = append(args, string(source))
+	default:
+		return nil, errs.E(errs.Invalid, "unknown record source %q", source)
+	}
+	rows, err := s.pool.Query(ctx, query+fmt.Sprintf(` ORDER BY seq LIMIT %d`, limit), args...)
+	if err != nil {
+		return nil, fail(ctx, "list chunks of "+dataset, err)
+	}
+	seqs, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return nil, fail(ctx, "list chunks of "+dataset, err)
+	}
+	return seqs, nil
+}

@@ -194,3 +194,41 @@ func (s *Store) LatestSeq(ctx context.Context) (int64, error) {
 	}
 	return seq, nil
 }
+
+// ChunkSeqs lists committed chunk Seqs above after from the index, without
+// touching the blobs.
+func (s *Store) ChunkSeqs(ctx context.Context, dataset string, source store.Source, after int64, limit int) ([]int64, error) {
+	if err := s.check(ctx); err != nil {
+		return nil, err
+	}
+	if limit < 1 {
+		return nil, errs.E(errs.Invalid, "limit %d must be at least 1", limit)
+	}
+	query := `SELECT seq FROM chunks WHERE dataset = ? AND staged = 0 AND seq > ?`
+	args := []any{dataset, after}
+	switch source {
+	case "":
+	case store.Bulk, store.Put:
+		query += ` AND source = ?`
+		args = append(args, source)
+	default:
+		return nil, errs.E(errs.Invalid, "unknown record source %q", source)
+	}
+	rows, err := s.r.QueryContext(ctx, query+` ORDER BY seq LIMIT ?`, append(args, limit)...)
+	if err != nil {
+		return nil, fail(ctx, "list chunks of "+dataset, err)
+	}
+	defer rows.Close()
+	var seqs []int64
+	for rows.Next() {
+		var seq int64
+		if err := rows.Scan(&seq); err != nil {
+			return nil, fail(ctx, "list chunks of "+dataset, err)
+		}
+		seqs = append(seqs, seq)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fail(ctx, "list chunks of "+dataset, err)
+	}
+	return seqs, nil
+}

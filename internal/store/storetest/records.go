@@ -29,6 +29,47 @@ func runRecords(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("InvalidChunks", func(t *testing.T) { testInvalidChunks(t, open(t)) })
 	t.Run("ConcurrentAppend", func(t *testing.T) { testConcurrentAppend(t, open(t)) })
 	t.Run("LatestSeq", func(t *testing.T) { testLatestSeq(t, open(t)) })
+	t.Run("ChunkSeqs", func(t *testing.T) { testChunkSeqs(t, open(t)) })
+}
+
+// testChunkSeqs checks that ChunkSeqs lists the committed chunks ScanChunks
+// would pass, by source, above after, up to limit.
+func testChunkSeqs(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	put, err := s.AppendChunks(ctx, []store.Chunk{putChunk("a", 1, "p1"), putChunk("b", 1, "other"), putChunk("a", 1, "p2")})
+	must(t, "AppendChunks", err)
+	must(t, "StageChunk", s.StageChunk(ctx, bulkChunk("a", "job", 1, "staged")))
+	more, err := s.AppendChunks(ctx, []store.Chunk{putChunk("a", 1, "p3")})
+	must(t, "AppendChunks", err)
+	var bulk int64
+	must(t, "CommitImport", s.CommitImport(ctx, "a", "job", false))
+	must(t, "ScanChunks", s.ScanChunks(ctx, "a", store.Bulk, 0, func(c store.Chunk) error { bulk = c.Seq; return nil }))
+	all := []int64{put[0], put[2], bulk, more[0]}
+	slices.Sort(all)
+	for _, tc := range []struct {
+		name   string
+		source store.Source
+		after  int64
+		limit  int
+		want   []int64
+	}{
+		{"puts", store.Put, 0, 100, []int64{put[0], put[2], more[0]}},
+		{"puts after the first", store.Put, put[0], 100, []int64{put[2], more[0]}},
+		{"limited", store.Put, 0, 2, []int64{put[0], put[2]}},
+		{"both sources", "", 0, 100, all},
+		{"bulk", store.Bulk, 0, 100, []int64{bulk}},
+		{"none left", store.Put, more[0], 100, nil},
+	} {
+		got, err := s.ChunkSeqs(ctx, "a", tc.source, tc.after, tc.limit)
+		must(t, "ChunkSeqs "+tc.name, err)
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("ChunkSeqs(%s) = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+	_, err = s.ChunkSeqs(ctx, "a", store.Put, 0, 0)
+	mustKind(t, "ChunkSeqs(limit 0)", err, errs.Invalid)
+	_, err = s.ChunkSeqs(ctx, "a", "SIDEWAYS", 0, 10)
+	mustKind(t, "ChunkSeqs(bad source)", err, errs.Invalid)
 }
 
 // testLatestSeq checks that LatestSeq covers every chunk written before it,

@@ -105,6 +105,7 @@ func testCancelledContext(t *testing.T, s store.Store) {
 		}},
 		{"CountRecords", func() error { _, err := s.CountRecords(cctx, "ds"); return err }},
 		{"LatestSeq", func() error { _, err := s.LatestSeq(cctx); return err }},
+		{"ChunkSeqs", func() error { _, err := s.ChunkSeqs(cctx, "ds", "", 0, 10); return err }},
 		{"DeleteRecords", func() error { return s.DeleteRecords(cctx, "ds") }},
 		{"RewriteChunks", func() error {
 			return s.RewriteChunks(cctx, "ds", func(store.Chunk) (*store.Rewrite, error) { return &store.Rewrite{}, nil })
