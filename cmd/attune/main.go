@@ -44,6 +44,7 @@ Usage:
   attune restore   --from URI restore a backup into an empty data dir
   attune evaluate  [flags]   train a recipe on a CSV file and report offline metrics
   attune bench-quality [flags]  run every recipe on the benchmark data sets and print one table
+  attune probe     URL       exit 0 when URL (e.g. http://127.0.0.1:8080/readyz) answers 2xx: a container health check
   attune version
 
 Run 'attune <command> -h' for the flags of a command. Every serve flag can also be set
@@ -72,6 +73,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runEvaluate(ctx, args[1:], registry(), stdout, stderr)
 	case "bench-quality":
 		return runBenchQuality(ctx, args[1:], registry(), stdout, stderr)
+	case "probe":
+		return runProbe(ctx, args[1:], stdout)
 	case "version":
 		fmt.Fprintln(stdout, "attune", version)
 		return nil
