@@ -560,8 +560,8 @@ var compatNotes = map[string]compatNote{
 	"PutActionInteractions":         {notSupported, "as GetActionRecommendations"},
 	"CreateBatchInferenceJob": {partial, "JSON Lines in and out as Personalize; `themeGenerationConfig` (theme generation with Bedrock) is refused; " +
 		"`batchInferenceJobMode` USER_PERSONALIZATION and the related/ranking modes of the recipes Attune ships"},
-	"CreateSolution": {partial, "the recipes of `list-recipes` (no legacy HRNN / aws-semantic-similarity / aws-next-best-action); " +
-		"HPO is a seeded random search over the given ranges"},
+	"CreateSolution": {partial, "the recipes of `list-recipes` (no legacy HRNN, no aws-next-best-action); aws-semantic-similarity is " +
+		"lexical (TF-IDF over item text), not a language-model embedding; HPO is a seeded random search over the given ranges"},
 	"CreateDatasetImportJob": {partial, "`file://` (within `--local-roots`) and `s3://` sources; `roleArn` is accepted and not assumed; " +
 		"an extra `importReport` member lists rejected rows"},
 	"CreateDatasetExportJob": {partial, "`file://` and `s3://` destinations; `roleArn` accepted and not assumed"},

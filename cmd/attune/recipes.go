@@ -5,6 +5,7 @@ import (
 	"github.com/attune-dev/attune/internal/recipe/knn"
 	"github.com/attune-dev/attune/internal/recipe/mf"
 	"github.com/attune-dev/attune/internal/recipe/popularity"
+	"github.com/attune-dev/attune/internal/recipe/semantic"
 )
 
 // registry lists every recipe Attune serves: Personalize's names first,
@@ -17,6 +18,7 @@ func registry() *recipe.Registry {
 		mf.NewPersonalizedRankingV2(),
 		knn.NewSimilarItems(),
 		knn.NewSims(),
+		semantic.New(),
 		popularity.NewPopularityCount(),
 		popularity.NewTrendingNow(),
 		mf.NewItemAffinity(),

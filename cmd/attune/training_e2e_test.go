@@ -20,6 +20,12 @@ import (
 // interactions, users and items imported, and returns its ARN.
 func demoGroup(t *testing.T, ctx context.Context, pc *personalize.Client, name string, o demo.Options) string {
 	t.Helper()
+	return demoGroupWith(t, ctx, pc, name, o, demo.ItemsSchema)
+}
+
+// demoGroupWith is demoGroup with another Items schema for the same columns.
+func demoGroupWith(t *testing.T, ctx context.Context, pc *personalize.Client, name string, o demo.Options, itemsSchema string) string {
+	t.Helper()
 	d := demo.Generate(o)
 	dir := t.TempDir()
 	files := map[string]func(f *os.File) error{
@@ -51,7 +57,7 @@ func demoGroup(t *testing.T, ctx context.Context, pc *personalize.Client, name s
 	for _, ds := range []struct{ typ, schema, file string }{
 		{"Interactions", demo.InteractionsSchema, "interactions.csv"},
 		{"Users", demo.UsersSchema, "users.csv"},
-		{"Items", demo.ItemsSchema, "items.csv"},
+		{"Items", itemsSchema, "items.csv"},
 	} {
 		sc, err := pc.CreateSchema(ctx, &personalize.CreateSchemaInput{Name: aws.String(name + "-" + ds.typ), Schema: aws.String(ds.schema)})
 		if err != nil {

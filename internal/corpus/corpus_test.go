@@ -73,7 +73,7 @@ func TestLoadEntitiesLastRowWins(t *testing.T) {
 			}
 		}
 	}
-	meta := e.ItemMeta([]string{"b", "a", "cold"})
+	meta := e.ItemMeta([]string{"b", "a", "cold"}, nil)
 	if got := meta.Categorical["CATEGORY"]; len(got[0]) != 1 || got[0][0] != "Data" || got[1][0] != "Cloud" || got[2] != nil {
 		t.Errorf("ItemMeta categorical = %v", got)
 	}

@@ -151,8 +151,10 @@ func (e *Entities) Metadata(id string, fields []string) map[string]string {
 
 // ItemMeta builds a recipe's item metadata aligned with itemIDs (the
 // model's item table): categorical string fields split on '|', numeric
-// fields, and CREATION_TIMESTAMP. Items without a row get nulls.
-func (e *Entities) ItemMeta(itemIDs []string) *recipe.ItemMeta {
+// fields, and CREATION_TIMESTAMP. String fields named in text (the schema's
+// textual and itemName fields) are also kept whole in Text. Items without a
+// row get nulls.
+func (e *Entities) ItemMeta(itemIDs []string, text map[string]bool) *recipe.ItemMeta {
 	m := &recipe.ItemMeta{Categorical: map[string][][]string{}, Numeric: map[string][]float64{}, Created: make([]int64, len(itemIDs))}
 	for fi, f := range e.Fields {
 		if f.Name == e.IDField {
@@ -177,6 +179,18 @@ func (e *Entities) ItemMeta(itemIDs []string) *recipe.ItemMeta {
 				}
 			}
 			m.Categorical[f.Name] = vals
+			if text[f.Name] {
+				text := make([]string, len(itemIDs))
+				for i, id := range itemIDs {
+					if idx, ok := e.Index[id]; ok && !e.Values[idx][fi].Null {
+						text[i] = e.Values[idx][fi].Str
+					}
+				}
+				if m.Text == nil {
+					m.Text = map[string][]string{}
+				}
+				m.Text[f.Name] = text
+			}
 		case f.Type != schema.Boolean:
 			vals := make([]float64, len(itemIDs))
 			for i, id := range itemIDs {

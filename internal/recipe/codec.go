@@ -197,8 +197,14 @@ func (d *Decoder) String() string {
 	if n == 0 {
 		return ""
 	}
-	b := make([]byte, n)
-	d.full(b)
+	// Read in steps of at most 64 KiB, so a corrupt length costs what the
+	// file holds, not an allocation of up to 1 GiB up front.
+	b := make([]byte, 0, min(n, 64<<10))
+	for len(b) < n && d.err == nil {
+		start := len(b)
+		b = append(b, make([]byte, min(n-start, 64<<10))...)
+		d.full(b[start:])
+	}
 	return string(b)
 }
 

@@ -48,6 +48,11 @@ type ItemMeta struct {
 	Categorical map[string][][]string // field -> item index -> values
 	Numeric     map[string][]float64  // field -> item index -> value (NaN = null)
 	Created     []int64               // CREATION_TIMESTAMP per item index; 0 = unknown
+	// Text holds the free-text fields (schema "textual": true or
+	// "itemName": true) whole: field -> item index -> text ("" = null).
+	// They are in Categorical too, split on '|', for the recipes that
+	// match values exactly.
+	Text map[string][]string
 }
 
 // Data is everything a recipe may train on.

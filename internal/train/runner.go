@@ -19,6 +19,7 @@ import (
 	"github.com/attune-dev/attune/internal/recipe"
 	"github.com/attune-dev/attune/internal/records"
 	"github.com/attune-dev/attune/internal/resource"
+	"github.com/attune-dev/attune/internal/schema"
 )
 
 // Run trains pending solution versions until ctx is done. At start it
@@ -196,9 +197,37 @@ func (s *Service) Data(ctx context.Context, groupARN string, f corpus.Filter) (*
 	}
 	d := &recipe.Data{Interactions: b.Interactions()}
 	if items != nil {
-		d.Items = items.ItemMeta(d.Interactions.ItemIDs)
+		text, err := s.textFields(ctx, itemsARN)
+		if err != nil {
+			return nil, 0, err
+		}
+		d.Items = items.ItemMeta(d.Interactions.ItemIDs, text)
 	}
 	return d, through, nil
+}
+
+// textFields returns the free-text fields of the Items dataset's schema:
+// those marked textual or itemName (aws-semantic-similarity reads them).
+func (s *Service) textFields(ctx context.Context, itemsARN string) (map[string]bool, error) {
+	d, err := datasetViews.Get(ctx, s.st, itemsARN)
+	if err != nil {
+		return nil, err
+	}
+	sc, err := schemaViews.Get(ctx, s.st, d.SchemaARN)
+	if err != nil {
+		return nil, err
+	}
+	parsed, err := schema.Parse(sc.Text)
+	if err != nil {
+		return nil, fmt.Errorf("dataset %s: stored schema %s does not parse: %w", d.ARN, d.SchemaARN, err)
+	}
+	text := map[string]bool{}
+	for _, f := range parsed.Fields {
+		if f.Textual || f.ItemName {
+			text[f.Name] = true
+		}
+	}
+	return text, nil
 }
 
 // checkMinimum applies Personalize's minimum training data rule.

@@ -124,9 +124,25 @@ type Version struct {
 
 var (
 	solutions = resource.Kind[Solution, *Solution]{Name: arn.Solution}
-	versions  = resource.Kind[Version, *Version]{Name: arn.SolutionVersion}
+	// datasetViews and schemaViews read the dataset package's resources
+	// from the JSON bodies it stores (its Go field names), for the Items
+	// schema's text fields.
+	datasetViews = resource.Kind[datasetView, *datasetView]{Name: arn.Dataset}
+	schemaViews  = resource.Kind[schemaView, *schemaView]{Name: arn.Schema}
+	versions     = resource.Kind[Version, *Version]{Name: arn.SolutionVersion}
 )
 
 func metaOf(a, name, parent, status string, t time.Time) resource.Meta {
 	return resource.Meta{ARN: a, Name: name, Parent: parent, Status: status, Created: t, Updated: t}
 }
+
+type (
+	datasetView struct {
+		resource.Meta
+		SchemaARN string
+	}
+	schemaView struct {
+		resource.Meta
+		Text string
+	}
+)

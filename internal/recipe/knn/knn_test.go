@@ -97,7 +97,7 @@ func TestSimsRelatedItems(t *testing.T) {
 			}
 			// An unknown anchor gets the popular items.
 			recs := m.Recommend(recipe.Query{User: -1, Item: -1}, 5)
-			want := m.(*SimsModel).popular[:5]
+			want := m.(*SimsModel).Popular()[:5]
 			for p, s := range recs {
 				if s.Item != want[p] {
 					t.Errorf("unknown anchor: %v, want popular %v", recs, want)

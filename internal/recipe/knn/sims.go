@@ -207,93 +207,17 @@ func (r Sims) Fit(ctx context.Context, data *recipe.Data, params recipe.Params, 
 	if opts.Progress != nil {
 		opts.Progress(1)
 	}
-	return &SimsModel{name: r.name, items: in.ItemIDs, users: in.UserIDs, nb: nb, popular: recipe.RankByCount(counts)}, nil
+	return recipe.NewNeighborModel(r.name, in.ItemIDs, in.UserIDs, nb, recipe.RankByCount(counts)), nil
 }
 
 // Decode reads a model written by SimsModel.Encode.
 func (r Sims) Decode(rd io.Reader) (recipe.Model, error) {
-	d := recipe.NewDecoder(rd, r.name, simsVersion)
-	m := &SimsModel{name: r.name, items: d.Strings(), users: d.Strings()}
-	nb := &recipe.CSR{Ptr: d.I64s(), Idx: d.I32s(), Val: d.F32s()}
-	m.popular = d.I32s()
-	ni := len(m.items)
-	d.Check(len(nb.Ptr) == ni+1 && len(nb.Idx) == len(nb.Val) && len(m.popular) == ni, "array lengths disagree")
-	if d.Err() == nil {
-		d.Check(nb.Ptr[ni] == int64(len(nb.Idx)), "neighbour index")
-		for _, it := range append(slices.Clone(nb.Idx), m.popular...) {
-			if it < 0 || int(it) >= ni {
-				d.Check(false, "item index out of range")
-				break
-			}
-		}
-	}
-	if err := d.Err(); err != nil {
-		return nil, err
-	}
-	m.nb = nb
-	return m, nil
+	return recipe.DecodeNeighborModel(rd, r.name)
 }
 
-// SimsModel holds each item's neighbours, best first.
-type SimsModel struct {
-	name         string
-	items, users []string
-	nb           *recipe.CSR
-	popular      []int32
-}
-
-// Recommend returns q.Item's neighbours, then popular items to fill n; an
-// unknown anchor (-1) gets popular items, as Personalize does. With
-// q.Candidates it ranks exactly those (non-neighbours after neighbours).
-func (m *SimsModel) Recommend(q recipe.Query, n int) []recipe.Scored {
-	var out []recipe.Scored
-	if q.Item >= 0 && int(q.Item) < len(m.items) {
-		idx, val := m.nb.Row(int(q.Item))
-		var allowed map[int32]bool
-		if q.Candidates != nil {
-			allowed = make(map[int32]bool, len(q.Candidates))
-			for _, c := range q.Candidates {
-				allowed[c] = true
-			}
-		}
-		for p, j := range idx {
-			if len(out) >= n {
-				break
-			}
-			if (allowed != nil && !allowed[j]) || (q.Exclude != nil && q.Exclude(j)) {
-				continue
-			}
-			out = append(out, recipe.Scored{Item: j, Score: val[p]})
-		}
-	}
-	// The anchor itself is never related to itself.
-	self := q
-	self.Exclude = func(it int32) bool { return it == q.Item || (q.Exclude != nil && q.Exclude(it)) }
-	return recipe.FillPopular(out, m.popular, n, &self)
-}
-
-// Neighbors returns item i's neighbours and similarities, best first.
-func (m *SimsModel) Neighbors(i int32) ([]int32, []float32) { return m.nb.Row(int(i)) }
-
-// Items returns the item index -> ITEM_ID table.
-func (m *SimsModel) Items() []string { return m.items }
-
-// Users returns the user index -> USER_ID table.
-func (m *SimsModel) Users() []string { return m.users }
-
-const simsVersion = 1
-
-// Encode writes the id tables, the neighbour lists and the popular order.
-func (m *SimsModel) Encode(w io.Writer) error {
-	e := recipe.NewEncoder(w, m.name, simsVersion)
-	e.Strings(m.items)
-	e.Strings(m.users)
-	e.I64s(m.nb.Ptr)
-	e.I32s(m.nb.Idx)
-	e.F32s(m.nb.Val)
-	e.I32s(m.popular)
-	return e.Close()
-}
+// SimsModel holds each item's neighbours, best first, and serves them
+// (recipe.NeighborModel; the file format is its own).
+type SimsModel = recipe.NeighborModel
 
 // metaIndex finds items sharing categorical values, weighting each shared
 // value by its inverse document frequency.
