@@ -385,18 +385,45 @@ func TestClusterRollingRestart(t *testing.T) {
 	lb := newRetryingClient(t, a.url, b.url)
 	cfg := sdkConfig(testAccessKey, testSecret)
 	cfg.HTTPClient = &http.Client{Transport: lb}
-	cfg.RetryMaxAttempts = 1 // the SDK's own retries would hide failures
-	rc := personalizeruntime.NewFromConfig(cfg, func(o *personalizeruntime.Options) { o.BaseEndpoint = aws.String(a.url) })
-	ec := personalizeevents.NewFromConfig(cfg, func(o *personalizeevents.Options) { o.BaseEndpoint = aws.String(a.url) })
+	restarts := 2
+	var down time.Duration
+	sent, failed, firstErr := underLoad(t, cfg, a.url, campaignARN, trackingID, func() {
+		for range restarts {
+			t0 := time.Now()
+			a.stop(t)
+			a.run(t)
+			a.waitReady(t)
+			down += time.Since(t0)
+			time.Sleep(300 * time.Millisecond)
+		}
+	})
+	t.Logf("rolling restart: %d restarts of A (%v out of rotation on average), %d requests, %d failed, %d retried on the other replica",
+		restarts, down/time.Duration(restarts), sent, failed, lb.retries.Load())
+	if failed != 0 {
+		t.Errorf("%d of %d requests failed during the rolling restart; first: %v", failed, sent, firstErr)
+	}
+	if lb.retries.Load() == 0 {
+		t.Errorf("no request was retried: the restart did not happen under load")
+	}
+}
 
-	var sent, failed atomic.Int64
-	var firstErr atomic.Value
-	loadCtx, stopLoad := context.WithCancel(ctx)
+// underLoad runs 4 clients, half GetRecommendations and half PutEvents,
+// through cfg against endpoint (with no SDK retries, which would hide
+// failures) while fn runs, and returns how many requests they sent, how
+// many failed and the first failure.
+func underLoad(t *testing.T, cfg aws.Config, endpoint, campaignARN, trackingID string, fn func()) (sent, failed int64, firstErr any) {
+	t.Helper()
+	cfg.RetryMaxAttempts = 1
+	rc := personalizeruntime.NewFromConfig(cfg, func(o *personalizeruntime.Options) { o.BaseEndpoint = aws.String(endpoint) })
+	ec := personalizeevents.NewFromConfig(cfg, func(o *personalizeevents.Options) { o.BaseEndpoint = aws.String(endpoint) })
+	var nSent, nFailed atomic.Int64
+	var first atomic.Value
+	loadCtx, stopLoad := context.WithCancel(t.Context())
 	var wg sync.WaitGroup
 	for w := range 4 {
 		wg.Go(func() {
 			for i := 0; loadCtx.Err() == nil; i++ {
-				user := fmt.Sprintf("rolling-user-%d-%d", w, i%50)
+				user := fmt.Sprintf("load-user-%d-%d", w, i%50)
 				var err error
 				if i%2 == 0 {
 					_, err = rc.GetRecommendations(loadCtx, &personalizeruntime.GetRecommendationsInput{CampaignArn: aws.String(campaignARN), UserId: aws.String(user)})
@@ -407,35 +434,19 @@ func TestClusterRollingRestart(t *testing.T) {
 				if loadCtx.Err() != nil {
 					return
 				}
-				sent.Add(1)
+				nSent.Add(1)
 				if err != nil {
-					failed.Add(1)
-					firstErr.CompareAndSwap(nil, err.Error())
+					nFailed.Add(1)
+					first.CompareAndSwap(nil, err.Error())
 				}
 			}
 		})
 	}
 	time.Sleep(500 * time.Millisecond)
-	restarts := 2
-	var down time.Duration
-	for range restarts {
-		t0 := time.Now()
-		a.stop(t)
-		a.run(t)
-		a.waitReady(t)
-		down += time.Since(t0)
-		time.Sleep(300 * time.Millisecond)
-	}
+	fn()
 	stopLoad()
 	wg.Wait()
-	t.Logf("rolling restart: %d restarts of A (%v out of rotation on average), %d requests, %d failed, %d retried on the other replica",
-		restarts, down/time.Duration(restarts), sent.Load(), failed.Load(), lb.retries.Load())
-	if failed.Load() != 0 {
-		t.Errorf("%d of %d requests failed during the rolling restart; first: %v", failed.Load(), sent.Load(), firstErr.Load())
-	}
-	if lb.retries.Load() == 0 {
-		t.Errorf("no request was retried: the restart did not happen under load")
-	}
+	return nSent.Load(), nFailed.Load(), first.Load()
 }
 
 // privateNATS runs a NATS server with JetStream of the test's own on addr,
