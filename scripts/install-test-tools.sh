@@ -2,8 +2,10 @@
 # Installs what the compatibility tests drive besides Go: Debian's AWS CLI v2,
 # pip's AWS CLI v1 and boto3 (when missing), node with the AWS SDK for
 # JavaScript v3 (npm ci into ~/.cache/attune-tools/node), Debian's Chromium
-# for the console and browser SDK tests, and versitygw, an S3-compatible
-# server (Apache-2.0) that the s3:// import tests start.
+# for the console and browser SDK tests, Debian's haproxy (the load balancer
+# of deploy/compose.yaml, which a cluster test runs in front of two
+# replicas), and versitygw, an S3-compatible server (Apache-2.0) that the
+# s3:// import tests start.
 # Tests that need a missing tool skip with a message saying so, except under
 # ATTUNE_CI=1 (.ci/run), where they fail: CI must run them all.
 set -euo pipefail
@@ -62,8 +64,18 @@ if ! cmp -s "$lock" "$node_dir/package-lock.json" || [ ! -d "$node_dir/node_modu
   (cd "$node_dir" && npm ci --no-audit --no-fund --silent) || { echo "npm ci of the AWS SDK for JavaScript v3 failed" >&2; exit 1; }
 fi
 
+if ! command -v haproxy >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "installing Debian haproxy (for the cluster load-balancer test)..."
+    apt-get install -y -q haproxy >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q haproxy >/dev/null; } ||
+      { echo "apt-get install haproxy failed" >&2; exit 1; }
+  else
+    echo "skipping Debian haproxy: needs root and apt-get" >&2
+  fi
+fi
+
 if [ ! -x "$tools/versitygw" ]; then
   echo "building versitygw v1.8.0 into $tools (about 4 minutes the first time)..."
   GOBIN="$tools" go install github.com/versity/versitygw/cmd/versitygw@v1.8.0
 fi
-echo "test tools ready: versitygw at $tools/versitygw; AWS SDK for JavaScript v3 in $node_dir; aws: $(command -v aws || echo none), /usr/bin/aws: $([ -x /usr/bin/aws ] && echo yes || echo no), chromium: $(/usr/bin/chromium --version 2>/dev/null || echo none)"
+echo "test tools ready: versitygw at $tools/versitygw; haproxy: $(command -v haproxy || echo none); AWS SDK for JavaScript v3 in $node_dir; aws: $(command -v aws || echo none), /usr/bin/aws: $([ -x /usr/bin/aws ] && echo yes || echo no), chromium: $(/usr/bin/chromium --version 2>/dev/null || echo none)"

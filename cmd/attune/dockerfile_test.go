@@ -160,4 +160,3 @@ func TestDockerfile(t *testing.T) {
 		t.Errorf("%s version = %q, %v; want \"attune docker-test\"", bin, out, err)
 	}
 }
-

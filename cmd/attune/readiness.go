@@ -2,17 +2,20 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 
 	"github.com/attune-dev/attune/internal/campaign"
 	"github.com/attune-dev/attune/internal/health"
 	"github.com/attune-dev/attune/internal/train"
 )
 
-// Readiness (/readyz) is the conjunction of three checks, in this order:
+// Readiness (/readyz) is the conjunction of these checks, in this order:
 //
+//   - shutdown: the server is not draining before it stops (--shutdown-delay);
 //   - store: the store answers a query within the deadline;
 //   - models: every ACTIVE campaign and recommender has its model loaded in
 //     serving (a recommender whose model failed to load is logged and
@@ -56,11 +59,20 @@ type readinessDeps struct {
 	serving      deployedModels
 	events       eventBacklog
 	failed       *loadFailures
+	// draining, when set, fails readiness first: the server is stopping
+	// (--shutdown-delay). nil means never.
+	draining *atomic.Bool
 }
 
 // newReadiness returns the checker behind /readyz.
 func newReadiness(d readinessDeps, log *slog.Logger) *health.Readiness {
 	return health.New([]health.Check{
+		{Name: "shutdown", Ready: func(context.Context) error {
+			if d.draining != nil && d.draining.Load() {
+				return errors.New("the server is shutting down")
+			}
+			return nil
+		}},
 		{Name: "store", Ready: func(ctx context.Context) error {
 			_, _, err := d.campaigns.List(ctx, "", "", 1)
 			return err

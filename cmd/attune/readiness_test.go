@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/attune-dev/attune/internal/campaign"
@@ -55,6 +56,12 @@ type fakeBacklog struct {
 func (f fakeBacklog) Backlog() (int, int) { return f.q, f.c }
 func (f fakeBacklog) CaughtUp() error     { return f.behind }
 
+func drainingNow() *atomic.Bool {
+	var b atomic.Bool
+	b.Store(true)
+	return &b
+}
+
 func TestReadinessChecks(t *testing.T) {
 	camp := func(n int, status string) *campaign.Campaign {
 		c := &campaign.Campaign{}
@@ -76,17 +83,19 @@ func TestReadinessChecks(t *testing.T) {
 		d    readinessDeps
 		want string // "" = ready
 	}{
-		{"all loaded", readinessDeps{fakeCampaigns{all: camps}, fakeRecommenders{rec("recommender/r1", "ACTIVE"), rec("recommender/r2", "INACTIVE")}, loaded, fakeBacklog{0, 10, nil}, failed}, ""},
-		{"campaign on the last page loading", readinessDeps{fakeCampaigns{all: camps}, nil, fakeServing{"campaign/c1": true, "campaign/c3": true}, fakeBacklog{0, 10, nil}, failed},
+		{"all loaded", readinessDeps{fakeCampaigns{all: camps}, fakeRecommenders{rec("recommender/r1", "ACTIVE"), rec("recommender/r2", "INACTIVE")}, loaded, fakeBacklog{0, 10, nil}, failed, nil}, ""},
+		{"campaign on the last page loading", readinessDeps{fakeCampaigns{all: camps}, nil, fakeServing{"campaign/c1": true, "campaign/c3": true}, fakeBacklog{0, 10, nil}, failed, nil},
 			"models: campaign campaign/c5: model not loaded yet"},
-		{"recommender loading", readinessDeps{fakeCampaigns{}, fakeRecommenders{rec("recommender/r9", "ACTIVE")}, loaded, fakeBacklog{0, 10, nil}, failed},
+		{"recommender loading", readinessDeps{fakeCampaigns{}, fakeRecommenders{rec("recommender/r9", "ACTIVE")}, loaded, fakeBacklog{0, 10, nil}, failed, nil},
 			"models: recommender recommender/r9: model not loaded yet"},
-		{"recommender that failed to load", readinessDeps{fakeCampaigns{}, fakeRecommenders{rec("recommender/bad", "ACTIVE")}, loaded, fakeBacklog{0, 10, nil}, failed}, ""},
-		{"store down", readinessDeps{fakeCampaigns{err: errors.New("connection refused")}, nil, loaded, fakeBacklog{0, 10, nil}, failed}, "store: connection refused"},
-		{"events behind", readinessDeps{fakeCampaigns{}, fakeRecommenders{}, loaded, fakeBacklog{6, 10, nil}, failed}, "events: 6 of 10"},
-		{"events half full", readinessDeps{fakeCampaigns{}, fakeRecommenders{}, loaded, fakeBacklog{5, 10, nil}, failed}, ""},
+		{"recommender that failed to load", readinessDeps{fakeCampaigns{}, fakeRecommenders{rec("recommender/bad", "ACTIVE")}, loaded, fakeBacklog{0, 10, nil}, failed, nil}, ""},
+		{"store down", readinessDeps{fakeCampaigns{err: errors.New("connection refused")}, nil, loaded, fakeBacklog{0, 10, nil}, failed, nil}, "store: connection refused"},
+		{"events behind", readinessDeps{fakeCampaigns{}, fakeRecommenders{}, loaded, fakeBacklog{6, 10, nil}, failed, nil}, "events: 6 of 10"},
+		{"events half full", readinessDeps{fakeCampaigns{}, fakeRecommenders{}, loaded, fakeBacklog{5, 10, nil}, failed, nil}, ""},
+		{"draining before a stop", readinessDeps{fakeCampaigns{}, fakeRecommenders{}, loaded, fakeBacklog{0, 10, nil}, failed, drainingNow()},
+			"shutdown: the server is shutting down"},
 		{"events of other replicas not read yet", readinessDeps{fakeCampaigns{}, fakeRecommenders{}, loaded,
-			fakeBacklog{0, 10, errors.New("catching up with the events of other replicas")}, failed}, "events: catching up"},
+			fakeBacklog{0, 10, errors.New("catching up with the events of other replicas")}, failed, nil}, "events: catching up"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := newReadiness(tc.d, slog.New(slog.DiscardHandler)).Ready(t.Context())

@@ -6,12 +6,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/attune-dev/attune/internal/api"
@@ -49,6 +51,7 @@ type serveConfig struct {
 	storeDSN       string
 	storeSchema    string
 	bus            string
+	shutdownDelay  time.Duration
 	maxHistory     int
 	exactScoring   bool
 	eventsRate     float64
@@ -86,6 +89,7 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 	fs.Float64Var(&c.eventsRate, "events-rate-limit", 0, "events per second one event tracker may send (PutEvents answers ThrottlingException above it); 0 means unlimited (env ATTUNE_EVENTS_RATE_LIMIT)")
 	fs.IntVar(&c.eventsQueue, "events-queue", 4096, "PutEvents/PutItems/PutUsers requests that may wait for the durable writer before ThrottlingException (env ATTUNE_EVENTS_QUEUE)")
 	fs.StringVar(&c.bus, "bus", "", "nats://host:port of a NATS server with JetStream that replicas sharing a --store postgres:// tell each other about events through; empty for one node (env ATTUNE_BUS)")
+	fs.DurationVar(&c.shutdownDelay, "shutdown-delay", 0, "on SIGTERM, keep serving this long with /readyz answering 503, so that a load balancer takes the replica out of rotation before it stops accepting connections; 0 stops at once (env ATTUNE_SHUTDOWN_DELAY)")
 	fs.StringVar(&c.addrFile, "addr-file", "", "write the bound listen address to this file once serving (env ATTUNE_ADDR_FILE)")
 	fs.StringVar(&c.localRoots, "local-roots", "", "comma-separated absolute folders file:// locations are confined to (default <data-dir>/files); none turns file:// off (env ATTUNE_LOCAL_ROOTS)")
 	var corsSpec string
@@ -133,6 +137,9 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 	}
 	if c.corsOrigins, err = api.ParseOrigins(corsSpec); err != nil {
 		return c, usageError{fmt.Errorf("--cors-origins: %w", err)}
+	}
+	if c.shutdownDelay < 0 {
+		return c, usageError{fmt.Errorf("--shutdown-delay %v must not be negative", c.shutdownDelay)}
 	}
 	if c.bus != "" && !isPostgresDSN(c.storeDSN) {
 		return c, usageError{fmt.Errorf("--bus %q needs --store postgres://...: replicas must share one store", c.bus)}
@@ -221,6 +228,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	tr.SetDeployer(failureTrackingDeployer{Deployer: recommenderDeployer{sv}, failed: loadFailed})
 	bs := batch.New(st, &batchScorer{tr: tr, sv: sv, reg: reg, st: st, artifacts: artifacts, scope: scope}, locs, batch.Options{Scope: scope, MaxActive: c.quotas.Get(quota.ActiveBatchJobs)}, time.Now, log)
 
+	draining := &atomic.Bool{} // set on shutdown while --shutdown-delay runs
 	credMap := map[string]string{creds.AccessKey: creds.Secret}
 	keyring, err := newAccessKeys(ctx, st, c, getenv, log)
 	if err != nil {
@@ -229,7 +237,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	console := web.New(web.Deps{Datasets: ds, Training: tr, Campaigns: cs, Runtime: sv}, web.Options{Credentials: credMap, Log: log, AccessKeys: keyring, Metrics: promReg})
 	srv := api.New(api.Deps{Datasets: ds, Recipes: reg, Training: tr, Campaigns: cs, Runtime: sv, Events: ev,
 		Recommenders: tr, Batch: bs, Tags: tagging.New(st), Filters: fl, Console: console,
-		Readiness: newReadiness(readinessDeps{campaigns: cs, recommenders: tr, serving: sv, events: ev, failed: loadFailed}, log)}, api.Options{Credentials: credMap, AccessKeys: keyring, Scope: scope,
+		Readiness: newReadiness(readinessDeps{campaigns: cs, recommenders: tr, serving: sv, events: ev, failed: loadFailed, draining: draining}, log)}, api.Options{Credentials: credMap, AccessKeys: keyring, Scope: scope,
 		CORSOrigins: c.corsOrigins, AccessLog: accessLog, Metrics: met}, log)
 	metrics.RegisterLiveUsers(promReg, sv.LiveUsers)
 	metrics.RegisterJobs(promReg, st, metrics.JobsOptions{})
@@ -283,6 +291,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	select {
 	case <-ctx.Done():
 		log.Info("shutting down")
+		drain(c.shutdownDelay, draining, serveErr, log)
 	case err := <-serveErr:
 		runErr = fmt.Errorf("serve: %w", err)
 	}
@@ -295,6 +304,22 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	cancelBG()
 	wg.Wait()
 	return runErr
+}
+
+// drain keeps serving for delay with /readyz failing (draining set), so
+// that load balancers stop sending new requests before the listener
+// closes; it returns early if the server fails meanwhile.
+func drain(delay time.Duration, draining *atomic.Bool, serveErr <-chan error, log *slog.Logger) {
+	if delay <= 0 {
+		return
+	}
+	draining.Store(true)
+	log.Info("draining: /readyz answers 503 until the listener closes", "for", delay)
+	select {
+	case <-time.After(delay):
+	case err := <-serveErr:
+		log.Error("serve while draining", "err", err)
+	}
 }
 
 func printBanner(w io.Writer, addr string, c serveConfig, creds rootCredentials, generated bool) {
