@@ -4,8 +4,9 @@
 # JavaScript v3 (npm ci into ~/.cache/attune-tools/node), Debian's Chromium
 # for the console and browser SDK tests, Debian's haproxy (the load balancer
 # of deploy/compose.yaml, which a cluster test runs in front of two
-# replicas), and versitygw, an S3-compatible server (Apache-2.0) that the
-# s3:// import tests start.
+# replicas), versitygw, an S3-compatible server (Apache-2.0) that the
+# s3:// import tests start, and helm (Apache-2.0), which the Helm chart test
+# runs (helm lint, helm template).
 # Tests that need a missing tool skip with a message saying so, except under
 # ATTUNE_CI=1 (.ci/run), where they fail: CI must run them all.
 set -euo pipefail
@@ -78,4 +79,8 @@ if [ ! -x "$tools/versitygw" ]; then
   echo "building versitygw v1.8.0 into $tools (about 4 minutes the first time)..."
   GOBIN="$tools" go install github.com/versity/versitygw/cmd/versitygw@v1.8.0
 fi
-echo "test tools ready: versitygw at $tools/versitygw; haproxy: $(command -v haproxy || echo none); AWS SDK for JavaScript v3 in $node_dir; aws: $(command -v aws || echo none), /usr/bin/aws: $([ -x /usr/bin/aws ] && echo yes || echo no), chromium: $(/usr/bin/chromium --version 2>/dev/null || echo none)"
+if [ ! -x "$tools/helm" ]; then
+  echo "building helm v4.3.2 into $tools (for the Helm chart test; a few minutes the first time)..."
+  GOBIN="$tools" go install helm.sh/helm/v4/cmd/helm@v4.3.2
+fi
+echo "test tools ready: versitygw at $tools/versitygw, helm at $tools/helm; haproxy: $(command -v haproxy || echo none); AWS SDK for JavaScript v3 in $node_dir; aws: $(command -v aws || echo none), /usr/bin/aws: $([ -x /usr/bin/aws ] && echo yes || echo no), chromium: $(/usr/bin/chromium --version 2>/dev/null || echo none)"
