@@ -522,7 +522,7 @@ func TestClusterBusOutage(t *testing.T) {
 	}
 	up := step("bus up", 200*time.Millisecond)
 	nats.stop()
-	down := step("bus down", 2500*time.Millisecond) // the store poll, every second
+	down := step("bus down", 3*time.Second) // the store poll: seen late at one, read at the next
 	nats.start(t)
 	// Reconnecting takes the client a few tries; then the fast path is back:
 	// three changes in a row within 100 ms (the store poll, once a second,

@@ -74,6 +74,21 @@ type FanoutOptions struct {
 type fanMessage struct {
 	Replica string     `json:"replica"`
 	Chunks  []fanChunk `json:"chunks,omitempty"`
+	Forget  *fanForget `json:"forget,omitempty"`
+}
+
+// fanForget is a data deletion job's users and sessions, which every
+// replica drops from its session links and live state.
+type fanForget struct {
+	Group    string   `json:"group"`
+	Users    []string `json:"users,omitempty"`
+	Sessions []string `json:"sessions,omitempty"`
+}
+
+// forgetter is what serving offers to drop deleted users from memory
+// (serving.Service.Forget); the Observer may implement it.
+type forgetter interface {
+	Forget(groupARN string, users, sessions map[string]struct{})
 }
 
 // fanChunk is one committed Put chunk. Data is nil when the chunk was too
@@ -91,6 +106,11 @@ type fanout struct {
 	out  chan fanMessage
 	// ready is set once a poll has read every dataset to its end.
 	ready atomic.Bool
+	// commit is held for reading by the writer from before a commit until
+	// its chunks are claimed, so that the poll can wait for this replica's
+	// own commits instead of taking a chunk just written here for one it
+	// missed (and applying it twice).
+	commit sync.RWMutex
 
 	// mu guards the fields below.
 	mu      sync.Mutex
@@ -105,6 +125,10 @@ type fanout struct {
 type seqMark struct {
 	through int64
 	above   map[int64]struct{}
+	// late are the Seqs above through that the last poll found unapplied:
+	// a message gets one poll interval to bring a chunk before the next
+	// poll reads it from the store.
+	late map[int64]struct{}
 }
 
 // EnableFanout makes the service publish what it commits through p and
@@ -172,11 +196,7 @@ func (f *fanout) liveLocked(now time.Time) int {
 func (f *fanout) claim(dataset string, seq int64) bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	m := f.marks[dataset]
-	if m == nil {
-		m = &seqMark{through: f.start, above: map[int64]struct{}{}}
-		f.marks[dataset] = m
-	}
+	m := f.markLocked(dataset)
 	if seq <= m.through {
 		return false
 	}
@@ -187,23 +207,42 @@ func (f *fanout) claim(dataset string, seq int64) bool {
 	return true
 }
 
-// firstUnclaimed returns the first of seqs (ascending) not applied yet.
-func (f *fanout) firstUnclaimed(dataset string, seqs []int64) (int64, bool) {
+// unapplied returns those of seqs (ascending) not applied yet, and
+// whether any of them was already late at the previous poll.
+func (f *fanout) unapplied(dataset string, seqs []int64) (pending []int64, due bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	m := f.marks[dataset]
+	m := f.markLocked(dataset)
 	for _, seq := range seqs {
-		if m == nil {
-			if seq > f.start {
-				return seq, true
-			}
+		if _, ok := m.above[seq]; ok || seq <= m.through {
 			continue
 		}
-		if _, ok := m.above[seq]; !ok && seq > m.through {
-			return seq, true
+		pending = append(pending, seq)
+		if _, ok := m.late[seq]; ok {
+			due = true
 		}
 	}
-	return 0, false
+	return pending, due
+}
+
+// markLate records the Seqs a poll found unapplied.
+func (f *fanout) markLate(dataset string, seqs []int64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	m := f.markLocked(dataset)
+	m.late = make(map[int64]struct{}, len(seqs))
+	for _, seq := range seqs {
+		m.late[seq] = struct{}{}
+	}
+}
+
+func (f *fanout) markLocked(dataset string) *seqMark {
+	m := f.marks[dataset]
+	if m == nil {
+		m = &seqMark{through: f.start, above: map[int64]struct{}{}}
+		f.marks[dataset] = m
+	}
+	return m
 }
 
 // through returns the Seq through which every Put chunk of dataset was
@@ -229,6 +268,11 @@ func (f *fanout) advance(dataset string, seq int64) {
 	for s := range m.above {
 		if s <= seq {
 			delete(m.above, s)
+		}
+	}
+	for s := range m.late {
+		if s <= seq {
+			delete(m.late, s)
 		}
 	}
 }
@@ -321,6 +365,13 @@ func (s *Service) Receive(ctx context.Context, msg []byte) error {
 	if m.Replica == f.opts.Replica {
 		return nil
 	}
+	if fg := m.Forget; fg != nil {
+		users, sessions := setOf(fg.Users), setOf(fg.Sessions)
+		s.sessions.forget(fg.Group, users, sessions)
+		if fo, ok := s.obs.(forgetter); ok {
+			fo.Forget(fg.Group, users, sessions)
+		}
+	}
 	for _, c := range m.Chunks {
 		if !f.claim(c.Dataset, c.Seq) {
 			continue
@@ -346,6 +397,43 @@ func (s *Service) Receive(ctx context.Context, msg []byte) error {
 
 var errStopScan = errors.New("stop scan")
 
+func setOf(keys []string) map[string]struct{} {
+	m := make(map[string]struct{}, len(keys))
+	for _, k := range keys {
+		m[k] = struct{}{}
+	}
+	return m
+}
+
+// forgetBatch is how many users or sessions one message names, which
+// keeps messages of large deletion jobs under NATS's 1 MiB default.
+const forgetBatch = 4096
+
+// forgotten tells the other replicas about users a data deletion job on
+// this one removed, in messages of at most forgetBatch ids. It waits up to
+// Poll for room in the publisher's queue. A message lost (the bus down)
+// leaves the users' live events in another replica's memory until it
+// reloads the group or restarts; their stored records and links are gone
+// already.
+func (f *fanout) forgotten(group string, users, sessions []string) {
+	send := func(fg *fanForget) {
+		select {
+		case f.out <- fanMessage{Replica: f.opts.Replica, Forget: fg}:
+		case <-time.After(f.opts.Poll):
+		}
+	}
+	for len(users) > 0 {
+		n := min(len(users), forgetBatch)
+		send(&fanForget{Group: group, Users: users[:n]})
+		users = users[n:]
+	}
+	for len(sessions) > 0 {
+		n := min(len(sessions), forgetBatch)
+		send(&fanForget{Group: group, Sessions: sessions[:n]})
+		sessions = sessions[n:]
+	}
+}
+
 // pollBatch is how many chunk Seqs one look at a dataset lists.
 const pollBatch = 1000
 
@@ -370,9 +458,9 @@ func (s *Service) poll(ctx context.Context) error {
 }
 
 // follow brings a dataset's mark up to its newest Put chunk. It lists the
-// Seqs above the mark (no data) and reads from the store only the chunks
-// no message brought, so that following costs an index scan when the bus
-// delivers everything.
+// Seqs above the mark (no data); chunks no message has brought by the next
+// poll are read from the store. Following thus costs an index scan per
+// dataset and poll while the bus delivers everything.
 func (s *Service) follow(ctx context.Context, dataset string) error {
 	for {
 		seqs, err := s.st.ChunkSeqs(ctx, dataset, store.Put, s.fan.through(dataset), pollBatch)
@@ -380,8 +468,24 @@ func (s *Service) follow(ctx context.Context, dataset string) error {
 			return err
 		}
 		last := seqs[len(seqs)-1]
-		if first, ok := s.fan.firstUnclaimed(dataset, seqs); ok {
-			err := s.st.ScanChunks(ctx, dataset, store.Put, first-1, func(c store.Chunk) error {
+		pending, due := s.fan.unapplied(dataset, seqs)
+		if due {
+			// Some may be this replica's own commits, not claimed yet: wait
+			// for the commits in flight before taking any for missed.
+			s.fan.commit.Lock()
+			s.fan.commit.Unlock() //nolint:staticcheck // a barrier
+			pending, due = s.fan.unapplied(dataset, seqs)
+		}
+		switch {
+		case len(pending) == 0:
+			s.fan.advance(dataset, last)
+		case !due:
+			// Give their messages until the next poll.
+			s.fan.markLate(dataset, pending)
+			s.fan.advance(dataset, pending[0]-1)
+			return nil
+		default:
+			err := s.st.ScanChunks(ctx, dataset, store.Put, pending[0]-1, func(c store.Chunk) error {
 				if c.Seq > last {
 					return errStopScan
 				}
@@ -393,8 +497,8 @@ func (s *Service) follow(ctx context.Context, dataset string) error {
 			if err != nil && !errors.Is(err, errStopScan) {
 				return err
 			}
+			s.fan.advance(dataset, last)
 		}
-		s.fan.advance(dataset, last)
 		if len(seqs) < pollBatch {
 			return nil
 		}

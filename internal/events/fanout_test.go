@@ -172,6 +172,71 @@ func TestFanoutPollReadsOnlyMissing(t *testing.T) {
 	}
 }
 
+// forgetRecorder is a recorder that also takes Forget, as serving does.
+type forgetRecorder struct {
+	recorder
+	forgot atomic.Pointer[map[string]struct{}]
+}
+
+func (r *forgetRecorder) Forget(group string, users, sessions map[string]struct{}) {
+	r.forgot.Store(&users)
+}
+
+// TestFanoutForgetsDeletedUsers checks that a data deletion's ForgetUsers
+// on A reaches B: B drops its cached session link (a later anonymous event
+// of the session is no longer the deleted user's) and tells its serving.
+func TestFanoutForgetsDeletedUsers(t *testing.T) {
+	f := newFixture(t, events.Options{}, false)
+	bus := &memBus{}
+	bObs := &forgetRecorder{}
+	b := events.New(f.st, bObs, events.Options{}, time.Now, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	for i, s := range []*events.Service{f.svc, b} {
+		if err := s.EnableFanout(t.Context(), bus, events.FanoutOptions{Replica: fmt.Sprint(i), Poll: time.Hour}); err != nil {
+			t.Fatal(err)
+		}
+		bus.subs = append(bus.subs, s)
+	}
+	f.start(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- b.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	waitFor(t, "tracker ACTIVE", func() bool {
+		trs, _, err := f.svc.Trackers(t.Context(), f.group, "", 1)
+		return err == nil && len(trs) == 1 && trs[0].Status == "ACTIVE"
+	})
+	put := func(svc *events.Service, user, item string) {
+		t.Helper()
+		if err := svc.PutEvents(t.Context(), events.PutEventsInput{TrackingID: f.tracking, SessionID: "s1", UserID: user, Events: []events.Event{event(item)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put(f.svc, "doomed", "i1")
+	put(b, "", "i2") // B reads the link from the store and caches it
+	if ev := bObs.events(); ev[len(ev)-1].User != "doomed" {
+		t.Fatalf("anonymous event on B observed as %q, want doomed", ev[len(ev)-1].User)
+	}
+	if err := f.svc.ForgetUsers(t.Context(), f.group, map[string]struct{}{"doomed": {}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "B's serving told", func() bool {
+		m := bObs.forgot.Load()
+		_, ok := (*nilSafe(m))["doomed"]
+		return ok
+	})
+	put(b, "", "i3")
+	if ev := bObs.events(); ev[len(ev)-1].User != "" {
+		t.Errorf("anonymous event on B after the deletion on A observed as %q, want anonymous", ev[len(ev)-1].User)
+	}
+}
+
+func nilSafe(m *map[string]struct{}) *map[string]struct{} {
+	if m == nil {
+		return &map[string]struct{}{}
+	}
+	return m
+}
+
 // TestFanoutPutItems checks that PutItems on A marks B's item catalogue
 // stale.
 func TestFanoutPutItems(t *testing.T) {

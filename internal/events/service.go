@@ -208,7 +208,9 @@ func (s *Service) wake() {
 
 // ForgetUsers drops the anonymous-session links of users a data deletion
 // job removed from a dataset group, from the store and the cache, so later
-// anonymous events of those sessions are no longer stored as theirs.
+// anonymous events of those sessions are no longer stored as theirs; with
+// fan-out it tells the other replicas to drop them (and the users' live
+// state) too.
 func (s *Service) ForgetUsers(ctx context.Context, groupARN string, users, sessions map[string]struct{}) error {
 	s.sessions.forget(groupARN, users, sessions)
 	keys := func(m map[string]struct{}) []string {
@@ -220,6 +222,9 @@ func (s *Service) ForgetUsers(ctx context.Context, groupARN string, users, sessi
 	}
 	if err := s.st.UnlinkSessions(ctx, groupARN, keys(users), keys(sessions)); err != nil {
 		return fmt.Errorf("events: forget the sessions of deleted users: %w", err)
+	}
+	if s.fan != nil {
+		s.fan.forgotten(groupARN, keys(users), keys(sessions))
 	}
 	return nil
 }

@@ -131,6 +131,10 @@ func (s *Service) collect(ctx context.Context, first *request) []*request {
 // commit writes a batch as one chunk per dataset layout in one store
 // transaction, tells serving, then releases every request with the outcome.
 func (s *Service) commit(ctx context.Context, batch []*request, builders map[*layout]*records.Builder) {
+	if s.fan != nil {
+		s.fan.commit.RLock() // until the chunks are claimed (fanout.go)
+		defer s.fan.commit.RUnlock()
+	}
 	var order []*layout
 	rows := 0
 	for _, r := range batch {
