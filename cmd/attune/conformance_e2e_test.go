@@ -120,6 +120,24 @@ func callOperation(t *testing.T, ts *testServer, m apiModel, op, body string) ap
 	return a
 }
 
+// errorEnvelopeOK reports whether an error answer carries its code the way
+// botocore and the SDKs read it: __type (possibly with a namespace prefix)
+// equal to the X-Amzn-ErrorType header, and a message.
+func errorEnvelopeOK(a apiAnswer) bool {
+	var e struct {
+		Type    string `json:"__type"`
+		Message string `json:"message"`
+	}
+	if json.Unmarshal(a.body, &e) != nil || e.Message == "" {
+		return false
+	}
+	_, typ, found := strings.Cut(e.Type, "#")
+	if !found {
+		typ = e.Type
+	}
+	return typ == a.code
+}
+
 // commonErrors are the errors every AWS JSON service may answer although no
 // operation declares them (botocore's and the SDKs' generic error handling).
 var commonErrors = map[string]bool{
@@ -154,6 +172,8 @@ func (r *conformanceRecorder) call(op, body string) apiAnswer {
 			r.t.Errorf("%s answer breaks the %s model: %s\nbody: %.400s", op, m.service, v, a.body)
 		}
 		r.ok[op]++
+	case !errorEnvelopeOK(a):
+		r.t.Errorf("%s answered %s with an error body clients cannot read (want {\"__type\": the same code, \"message\": ...}): %s", op, a.code, a.body)
 	case a.code == "UnknownOperationException":
 		r.t.Errorf("%s answered UnknownOperationException: every operation of the models must be routed", op)
 	case !m.DeclaresError(op, a.code) && !commonErrors[a.code]:
@@ -487,6 +507,9 @@ func TestConformance(t *testing.T) {
 	for _, m := range models {
 		for _, op := range m.OperationNames() {
 			a := r.call(op, `{}`)
+			if commonErrors[a.code] && !m.DeclaresError(op, a.code) {
+				t.Logf("%s: {} answered %s (undeclared, common)", op, a.code)
+			}
 			if a.code == "" {
 				continue
 			}
