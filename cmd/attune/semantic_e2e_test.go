@@ -30,10 +30,8 @@ func TestSemanticSimilarity(t *testing.T) {
 		t.Errorf("describe-recipe = %s %q, want RELATED_ITEMS and a description saying it is lexical",
 			aws.ToString(r.Recipe.RecipeType), aws.ToString(r.Recipe.Description))
 	}
-	textual := strings.Replace(demo.ItemsSchema, `{"name":"SERVICE_NAME","type":["null","string"],"categorical":true}`,
-		`{"name":"SERVICE_NAME","type":["null","string"],"textual":true}`, 1)
 	o := demo.Options{Users: 80, Interactions: 3000, Seed: 17}
-	group := demoGroupWith(t, ctx, pc, "sem", o, textual)
+	group := demoGroupWith(t, ctx, pc, "sem", o, textualItemsSchema)
 	version, st := trainVersion(t, ctx, pc, &personalize.CreateSolutionInput{Name: aws.String("sem"), DatasetGroupArn: aws.String(group),
 		RecipeArn: aws.String("arn:aws:personalize:::recipe/aws-semantic-similarity")})
 	if st != "ACTIVE" {

@@ -23,6 +23,11 @@ func demoGroup(t *testing.T, ctx context.Context, pc *personalize.Client, name s
 	return demoGroupWith(t, ctx, pc, name, o, demo.ItemsSchema)
 }
 
+// textualItemsSchema is the demo Items schema with SERVICE_NAME as a
+// textual field instead of a categorical one.
+var textualItemsSchema = strings.Replace(demo.ItemsSchema, `{"name":"SERVICE_NAME","type":["null","string"],"categorical":true}`,
+	`{"name":"SERVICE_NAME","type":["null","string"],"textual":true}`, 1)
+
 // demoGroupWith is demoGroup with another Items schema for the same columns.
 func demoGroupWith(t *testing.T, ctx context.Context, pc *personalize.Client, name string, o demo.Options, itemsSchema string) string {
 	t.Helper()
@@ -112,10 +117,12 @@ func trainVersion(t *testing.T, ctx context.Context, pc *personalize.Client, in 
 }
 
 func TestEveryRecipeTrainsAndReportsMetrics(t *testing.T) {
-	ts := startServer(t, "")
+	// One solution per custom recipe, more than the default quota of 10.
+	ts := startServer(t, "", "--quota", "solutions-per-dataset-group=20")
 	ctx := t.Context()
 	pc := ts.personalizeClient()
-	group := demoGroup(t, ctx, pc, "train", demo.Options{Seed: 7})
+	// SERVICE_NAME is textual, so aws-semantic-similarity has text to relate.
+	group := demoGroupWith(t, ctx, pc, "train", demo.Options{Seed: 7}, textualItemsSchema)
 	recipes, err := pc.ListRecipes(ctx, &personalize.ListRecipesInput{})
 	if err != nil {
 		t.Fatal(err)
