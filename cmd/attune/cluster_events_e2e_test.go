@@ -41,9 +41,13 @@ type cluster struct {
 	flags []string
 }
 
-// newCluster builds the binary and makes a fresh PostgreSQL schema.
+// newCluster builds the binary and makes a fresh PostgreSQL schema. It
+// skips the test with -short.
 func newCluster(t *testing.T) *cluster {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("runs replicas of the real binary; skipped with -short")
+	}
 	dsn, bus := testenv.Postgres(t), testenv.NATS(t)
 	c := &cluster{bin: buildBinary(t), dsn: dsn, schema: fmt.Sprintf("attune_cluster_%d", rand.Uint32()), bus: bus, dataDir: t.TempDir()}
 	t.Cleanup(func() {
@@ -162,6 +166,19 @@ func liveCampaign(t *testing.T, ctx context.Context, pc *personalize.Client, nam
 	return campaignARN, trackingID
 }
 
+// twoReplicas starts replica A, imports demo data (seed), trains and
+// deploys a live campaign with an event tracker through it, then starts
+// replica B and waits until B is ready.
+func (c *cluster) twoReplicas(t *testing.T, name string, seed int64) (a, b *replica, campaignARN, trackingID string) {
+	t.Helper()
+	a = c.start(t)
+	pc, _, _ := a.clients()
+	campaignARN, trackingID = liveCampaign(t, t.Context(), pc, name, demo.Options{Seed: seed, Users: 120, Interactions: 3000})
+	b = c.start(t)
+	b.waitReady(t)
+	return a, b, campaignARN, trackingID
+}
+
 func recommendOn(t *testing.T, ctx context.Context, rc *personalizeruntime.Client, campaignARN, user string) []string {
 	t.Helper()
 	out, err := rc.GetRecommendations(ctx, &personalizeruntime.GetRecommendationsInput{CampaignArn: aws.String(campaignARN),
@@ -207,16 +224,10 @@ func waitChange(t *testing.T, what string, before []string, start time.Time, rec
 // anonymous session on B joined to a user on A is that user's on both, and
 // a restarted B that missed events is ready only once it has them.
 func TestClusterEvents(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs two replicas of the real binary; skipped with -short")
-	}
 	c := newCluster(t)
 	ctx := t.Context()
-	a := c.start(t)
-	pcA, rcA, ecA := a.clients()
-	campaignARN, trackingID := liveCampaign(t, ctx, pcA, "cluster", demo.Options{Seed: 31, Users: 150, Interactions: 4000})
-	b := c.start(t)
-	b.waitReady(t)
+	a, b, campaignARN, trackingID := c.twoReplicas(t, "cluster", 31)
+	_, rcA, ecA := a.clients()
 	_, rcB, ecB := b.clients()
 
 	t.Run("event on A changes B's answer", func(t *testing.T) {
@@ -371,16 +382,8 @@ func (rc *retryingClient) RoundTrip(req *http.Request) (*http.Response, error) {
 // recommendation requests and events to A and B through a client that
 // retries on connection errors: no request fails.
 func TestClusterRollingRestart(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs two replicas of the real binary; skipped with -short")
-	}
 	c := newCluster(t)
-	ctx := t.Context()
-	a := c.start(t)
-	pcA, _, _ := a.clients()
-	campaignARN, trackingID := liveCampaign(t, ctx, pcA, "rolling", demo.Options{Seed: 32, Users: 120, Interactions: 3000})
-	b := c.start(t)
-	b.waitReady(t)
+	a, b, campaignARN, trackingID := c.twoReplicas(t, "rolling", 32)
 
 	lb := newRetryingClient(t, a.url, b.url)
 	cfg := sdkConfig(testAccessKey, testSecret)
@@ -496,18 +499,12 @@ func (n *privateNATS) stop() {
 // store, within the poll interval), and once NATS is back the fast path
 // resumes.
 func TestClusterBusOutage(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs two replicas of the real binary; skipped with -short")
-	}
-	nats := startPrivateNATS(t)
 	c := newCluster(t)
+	nats := startPrivateNATS(t)
 	c.bus = "nats://" + nats.addr
 	ctx := t.Context()
-	a := c.start(t)
-	pcA, _, ecA := a.clients()
-	campaignARN, trackingID := liveCampaign(t, ctx, pcA, "outage", demo.Options{Seed: 33, Users: 120, Interactions: 3000})
-	b := c.start(t)
-	b.waitReady(t)
+	a, b, campaignARN, trackingID := c.twoReplicas(t, "outage", 33)
+	_, _, ecA := a.clients()
 	_, rcB, _ := b.clients()
 	step := func(name string, max time.Duration) time.Duration {
 		t.Helper()

@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/attune-dev/attune/internal/demo"
 	"github.com/attune-dev/attune/internal/testenv"
 )
 
@@ -70,19 +69,11 @@ func startHAProxy(t *testing.T, servers map[string]string) string {
 // again once its /readyz answers, and retries requests whose connection
 // failed on the other replica.
 func TestClusterHAProxy(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs two replicas of the real binary; skipped with -short")
-	}
 	c := newCluster(t)
 	// As compose.yaml: HAProxy checks every second and takes a replica out
 	// after two failed checks (plus up to 1 s of /readyz's answer cache).
 	c.flags = []string{"--shutdown-delay", "4s"}
-	ctx := t.Context()
-	a := c.start(t)
-	pcA, _, _ := a.clients()
-	campaignARN, trackingID := liveCampaign(t, ctx, pcA, "haproxy", demo.Options{Seed: 34, Users: 120, Interactions: 3000})
-	b := c.start(t)
-	b.waitReady(t)
+	a, b, campaignARN, trackingID := c.twoReplicas(t, "haproxy", 34)
 	lb := startHAProxy(t, map[string]string{"attune-a": a.addr, "attune-b": b.addr})
 	// Both replicas in rotation before the load starts (checks every second).
 	time.Sleep(2500 * time.Millisecond)

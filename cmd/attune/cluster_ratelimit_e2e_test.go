@@ -19,9 +19,6 @@ import (
 // accepts the limit (within 20%), not twice it: each replica takes half of
 // the budget once it has heard the other's heartbeat.
 func TestClusterRateLimit(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs two replicas of the real binary; skipped with -short")
-	}
 	const limit = 200.0 // events per second, cluster-wide
 	c := newCluster(t)
 	c.flags = []string{"--events-rate-limit", fmt.Sprint(limit)}

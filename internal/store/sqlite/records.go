@@ -115,17 +115,10 @@ func (s *Store) ScanChunks(ctx context.Context, dataset string, source store.Sou
 	if err := s.check(ctx); err != nil {
 		return err
 	}
-	query := `SELECT seq, source, job, rows, data FROM chunks WHERE dataset = ? AND staged = 0 AND seq > ?`
-	args := []any{dataset, after}
-	switch source {
-	case "":
-	case store.Bulk, store.Put:
-		query += ` AND source = ?`
-		args = append(args, source)
-	default:
-		return errs.E(errs.Invalid, "unknown record source %q", source)
+	query, args, err := committedChunks("seq, source, job, rows, data", dataset, source, after)
+	if err != nil {
+		return err
 	}
-	query += ` ORDER BY seq`
 
 	rows, err := s.r.QueryContext(ctx, query, args...)
 	if err != nil {
@@ -204,17 +197,11 @@ func (s *Store) ChunkSeqs(ctx context.Context, dataset string, source store.Sour
 	if limit < 1 {
 		return nil, errs.E(errs.Invalid, "limit %d must be at least 1", limit)
 	}
-	query := `SELECT seq FROM chunks WHERE dataset = ? AND staged = 0 AND seq > ?`
-	args := []any{dataset, after}
-	switch source {
-	case "":
-	case store.Bulk, store.Put:
-		query += ` AND source = ?`
-		args = append(args, source)
-	default:
-		return nil, errs.E(errs.Invalid, "unknown record source %q", source)
+	query, args, err := committedChunks("seq", dataset, source, after)
+	if err != nil {
+		return nil, err
 	}
-	rows, err := s.r.QueryContext(ctx, query+` ORDER BY seq LIMIT ?`, append(args, limit)...)
+	rows, err := s.r.QueryContext(ctx, query+` LIMIT ?`, append(args, limit)...)
 	if err != nil {
 		return nil, fail(ctx, "list chunks of "+dataset, err)
 	}
@@ -231,4 +218,21 @@ func (s *Store) ChunkSeqs(ctx context.Context, dataset string, source store.Sour
 		return nil, fail(ctx, "list chunks of "+dataset, err)
 	}
 	return seqs, nil
+}
+
+// committedChunks is the query for cols of a dataset's committed chunks of
+// source ("" for both) with Seq > after, in Seq order, and its arguments;
+// errs.Invalid for another source than Bulk or Put.
+func committedChunks(cols, dataset string, source store.Source, after int64) (string, []any, error) {
+	query := `SELECT ` + cols + ` FROM chunks WHERE dataset = ? AND staged = 0 AND seq > ?`
+	args := []any{dataset, after}
+	switch source {
+	case "":
+	case store.Bulk, store.Put:
+		query += ` AND source = ?`
+		args = append(args, source)
+	default:
+		return "", nil, errs.E(errs.Invalid, "unknown record source %q", source)
+	}
+	return query + ` ORDER BY seq`, args, nil
 }
