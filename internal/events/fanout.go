@@ -113,11 +113,12 @@ type fanout struct {
 	commit sync.RWMutex
 
 	// mu guards the fields below.
-	mu      sync.Mutex
-	start   int64                // LatestSeq when following began
-	marks   map[string]*seqMark  // dataset ARN -> what was applied
-	seen    map[string]time.Time // replica -> last heard from
-	lastErr error                // of the last poll, for CaughtUp
+	mu       sync.Mutex
+	start    int64                // LatestSeq when following began
+	marks    map[string]*seqMark  // dataset ARN -> what was applied
+	seen     map[string]time.Time // replica -> last heard from
+	lastLive int                  // the last count while the bus carried our heartbeats
+	lastErr  error                // of the last poll, for CaughtUp
 }
 
 // seqMark is what a replica applied of one dataset's Put chunks: every
@@ -171,7 +172,11 @@ func (s *Service) CaughtUp() error {
 }
 
 // Replicas returns the number of replicas heard from within three polls,
-// this one included (1 when fan-out is off).
+// this one included (1 when fan-out is off). While this replica does not
+// hear its own heartbeats either (the bus is down or cut off from it), it
+// returns the last count from before: silence then says nothing about the
+// others, and counting them gone would let every replica take the whole
+// rate limit.
 func (s *Service) Replicas() int {
 	f := s.fan
 	if f == nil {
@@ -183,12 +188,19 @@ func (s *Service) Replicas() int {
 }
 
 func (f *fanout) liveLocked(now time.Time) int {
+	// Own heartbeats are missed sooner (two polls) than others are given
+	// up (three), so that a bus that goes silent freezes the count before
+	// the others' silence would lower it.
+	if at, ok := f.seen[f.opts.Replica]; ok && now.Sub(at) > 2*f.opts.Poll && f.lastLive > 0 {
+		return f.lastLive
+	}
 	n := 1
 	for r, at := range f.seen {
 		if r != f.opts.Replica && now.Sub(at) <= 3*f.opts.Poll {
 			n++
 		}
 	}
+	f.lastLive = n
 	return n
 }
 

@@ -278,4 +278,11 @@ func TestFanoutSharesRateLimit(t *testing.T) {
 	if accepted < 50 || accepted > 70 {
 		t.Errorf("replica A accepted %d events of a burst, want about 50 (half of 100)", accepted)
 	}
+	// The bus goes silent: neither replica hears anything, its own
+	// heartbeats included, so both keep counting two.
+	r.bus.drop.Store(true)
+	time.Sleep(150 * time.Millisecond) // over three polls
+	if a, b := r.f.svc.Replicas(), r.b.Replicas(); a != 2 || b != 2 {
+		t.Errorf("with the bus silent Replicas() = %d and %d, want 2 and 2 (the last count)", a, b)
+	}
 }
