@@ -260,9 +260,11 @@ func TestFanoutPutItems(t *testing.T) {
 // TestFanoutSharesRateLimit checks that two replicas that hear each other
 // each take half of a tracker's rate limit.
 func TestFanoutSharesRateLimit(t *testing.T) {
-	r := newReplicas(t, events.Options{RateLimit: 100, RateBurst: 100}, events.FanoutOptions{Poll: 20 * time.Millisecond})
+	// Polls (and heartbeats) of 100 ms: a replica starved for three of them
+	// would rightly be counted gone.
+	r := newReplicas(t, events.Options{RateLimit: 100, RateBurst: 100}, events.FanoutOptions{Poll: 100 * time.Millisecond})
 	waitFor(t, "two replicas", func() bool { return r.f.svc.Replicas() == 2 && r.b.Replicas() == 2 })
-	time.Sleep(50 * time.Millisecond) // the share is set after the count
+	time.Sleep(250 * time.Millisecond) // the share is set after the count
 	accepted := 0
 	for range 20 {
 		err := r.f.svc.PutEvents(t.Context(), events.PutEventsInput{TrackingID: r.f.tracking, SessionID: "s",
@@ -281,7 +283,7 @@ func TestFanoutSharesRateLimit(t *testing.T) {
 	// The bus goes silent: neither replica hears anything, its own
 	// heartbeats included, so both keep counting two.
 	r.bus.drop.Store(true)
-	time.Sleep(150 * time.Millisecond) // over three polls
+	time.Sleep(500 * time.Millisecond) // over three polls
 	if a, b := r.f.svc.Replicas(), r.b.Replicas(); a != 2 || b != 2 {
 		t.Errorf("with the bus silent Replicas() = %d and %d, want 2 and 2 (the last count)", a, b)
 	}
