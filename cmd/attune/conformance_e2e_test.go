@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -153,6 +154,7 @@ type conformanceRecorder struct {
 	ts     *testServer
 	models map[string]apiModel // by operation name
 	ok     map[string]int      // successful calls by operation
+	arns   map[string]string   // an ARN the workflow made, by member name (datasetGroupArn)
 }
 
 func (r *conformanceRecorder) call(op, body string) apiAnswer {
@@ -356,6 +358,95 @@ func conformanceWorkflow() []conformanceStep {
 	return steps
 }
 
+// missingResources calls every served operation that acts on one resource
+// (Describe, Delete, Update, Start, Stop, tags, metrics) with the ARN of one
+// that does not exist: an ARN of the workflow with "missing" appended, other
+// required members filled in from the model. Each must answer
+// ResourceNotFoundException, which all of them declare.
+func (r *conformanceRecorder) missingResources(refused map[string]bool) {
+	r.t.Helper()
+	r.arns["recipeArn"] = "arn:aws:personalize:::recipe/aws-user-personalization"
+	r.arns["resourceArn"] = r.arns["campaignArn"]
+	checked := 0
+	defer func() { r.t.Logf("ResourceNotFoundException checked on %d operations", checked) }()
+	for _, op := range sortedOps(r.models) {
+		m := r.models[op]
+		o := m.Operations[op]
+		acts := false
+		for _, p := range []string{"Describe", "Delete", "Update", "Start", "Stop", "GetSolutionMetrics", "ListTagsForResource", "TagResource", "UntagResource"} {
+			acts = acts || strings.HasPrefix(op, p)
+		}
+		if !acts || refused[op] || o.Input == nil || !m.DeclaresError(op, "ResourceNotFoundException") {
+			continue
+		}
+		in := m.Shapes[o.Input.Shape]
+		body := map[string]any{}
+		named := false
+		for _, req := range in.Required {
+			if a, ok := r.arns[req]; ok && req != "roleArn" {
+				body[req] = a + "missing"
+				named = true
+				continue
+			}
+			body[req] = fillShape(m.Model, in.Members[req].Shape, 0)
+		}
+		if !named {
+			r.t.Errorf("%s: no workflow ARN for its required members %v: save one in a conformance step", op, in.Required)
+			continue
+		}
+		b, _ := json.Marshal(body)
+		checked++
+		if a := r.call(op, string(b)); a.code != "ResourceNotFoundException" {
+			r.t.Errorf("%s %s answered %s %s, want ResourceNotFoundException", op, b, a.code, a.body)
+		}
+	}
+}
+
+// fillShape returns a small valid-looking value of a shape: a required
+// member's filler when the call is about another member.
+func fillShape(m *awsmodel.Model, name string, depth int) any {
+	sh := m.Shapes[name]
+	switch sh.Type {
+	case "structure":
+		out := map[string]any{}
+		if depth < 4 {
+			for _, req := range sh.Required {
+				out[req] = fillShape(m, sh.Members[req].Shape, depth+1)
+			}
+		}
+		return out
+	case "list":
+		if depth < 4 {
+			return []any{fillShape(m, sh.Member.Shape, depth+1)}
+		}
+		return []any{}
+	case "map":
+		return map[string]any{}
+	case "string":
+		if len(sh.Enum) > 0 {
+			return sh.Enum[0]
+		}
+		return "conformance"
+	case "integer", "long", "float", "double":
+		if sh.Min != nil {
+			return *sh.Min
+		}
+		return 1
+	case "boolean":
+		return false
+	}
+	return nil
+}
+
+func sortedOps(models map[string]apiModel) []string {
+	out := make([]string, 0, len(models))
+	for op := range models {
+		out = append(out, op)
+	}
+	sort.Strings(out)
+	return out
+}
+
 func jsonString(s string) string {
 	b, _ := json.Marshal(s)
 	return string(b)
@@ -463,6 +554,9 @@ func (r *conformanceRecorder) runStep(i int, s conformanceStep, vars map[string]
 					r.t.Fatalf("step %d %s: no %s in %s", i, s.op, path, a.body)
 				}
 				vars[name] = v
+				if member := path[strings.LastIndex(path, ".")+1:]; strings.HasSuffix(member, "Arn") {
+					r.arns[member] = v
+				}
 			}
 			return
 		default:
@@ -495,7 +589,7 @@ func (r *conformanceRecorder) runStep(i int, s conformanceStep, vars map[string]
 func TestConformance(t *testing.T) {
 	models := loadServiceModels(t)
 	ts := startServer(t, "")
-	r := &conformanceRecorder{t: t, ts: ts, models: map[string]apiModel{}, ok: map[string]int{}}
+	r := &conformanceRecorder{t: t, ts: ts, models: map[string]apiModel{}, ok: map[string]int{}, arns: map[string]string{}}
 	for _, m := range models {
 		for _, op := range m.OperationNames() {
 			r.models[op] = m
@@ -529,6 +623,9 @@ func TestConformance(t *testing.T) {
 	for i, s := range conformanceWorkflow() {
 		r.runStep(i, s, vars)
 	}
+	// 3. Every operation that names a resource answers ResourceNotFound
+	// for one that does not exist.
+	r.missingResources(refused)
 	for op, m := range r.models {
 		note, noted := compatNotes[op]
 		switch {
