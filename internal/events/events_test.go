@@ -59,13 +59,13 @@ func (r *recorder) events() []corpus.Event {
 	return out
 }
 
-// countingStore counts AppendChunks calls and can slow them down, to show
-// that concurrent requests share commits.
+// countingStore counts the group commits (AppendLinked calls) and can slow
+// them down, to show that concurrent requests share commits.
 type countingStore struct {
 	store.Store
 	calls atomic.Int64
 	delay time.Duration
-	// hang, when set, blocks AppendChunks until the channel is closed,
+	// hang, when set, blocks AppendLinked until the channel is closed,
 	// whatever its context says: a store that hangs.
 	hang atomic.Pointer[chan struct{}]
 	// scans counts ScanChunks calls (chunk data read back).
@@ -77,13 +77,13 @@ func (c *countingStore) ScanChunks(ctx context.Context, dataset string, source s
 	return c.Store.ScanChunks(ctx, dataset, source, after, fn)
 }
 
-func (c *countingStore) AppendChunks(ctx context.Context, cs []store.Chunk) ([]int64, error) {
+func (c *countingStore) AppendLinked(ctx context.Context, cs []store.Chunk, links []store.SessionLink) ([]int64, error) {
 	c.calls.Add(1)
 	time.Sleep(c.delay)
 	if h := c.hang.Load(); h != nil {
 		<-*h
 	}
-	return c.Store.AppendChunks(ctx, cs)
+	return c.Store.AppendLinked(ctx, cs, links)
 }
 
 // fixture is a dataset group with Interactions, Items and Users datasets and

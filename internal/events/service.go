@@ -24,13 +24,12 @@ import (
 )
 
 // Storage is what the service needs from the store: resources for trackers
-// and the dataset views, AppendChunks for the group commit, the durable
-// session → user map, and ScanChunks, ChunkSeqs and LatestSeq to follow
+// and the dataset views, the durable session → user map with AppendLinked
+// for the group commit, and ScanChunks, ChunkSeqs and LatestSeq to follow
 // what other replicas commit (fanout.go).
 type Storage interface {
 	store.Resources
 	store.Sessions
-	AppendChunks(ctx context.Context, cs []store.Chunk) ([]int64, error)
 	ScanChunks(ctx context.Context, dataset string, source store.Source, after int64, fn func(store.Chunk) error) error
 	ChunkSeqs(ctx context.Context, dataset string, source store.Source, after int64, limit int) ([]int64, error)
 	LatestSeq(ctx context.Context) (int64, error)

@@ -21,7 +21,7 @@ type request struct {
 	// when Attune generated one (a generated id is never repeated).
 	eventIDs []string
 	// link, when not nil, is the session → user link the call makes,
-	// stored right after its events.
+	// stored in the same transaction as its events.
 	link *store.SessionLink
 	done chan error // buffered: the writer never blocks on a requester
 	// arrived is when the PutEvents call came in (zero for PutItems and
@@ -128,8 +128,9 @@ func (s *Service) collect(ctx context.Context, first *request) []*request {
 	return batch
 }
 
-// commit writes a batch as one chunk per dataset layout in one store
-// transaction, tells serving, then releases every request with the outcome.
+// commit writes a batch as one chunk per dataset layout, with the session
+// links it makes, in one store transaction, tells serving, then releases
+// every request with the outcome.
 func (s *Service) commit(ctx context.Context, batch []*request, builders map[*layout]*records.Builder) {
 	if s.fan != nil {
 		s.fan.commit.RLock() // until the chunks are claimed (fanout.go)
@@ -157,13 +158,21 @@ func (s *Service) commit(ctx context.Context, batch []*request, builders map[*la
 		chunks[i] = store.Chunk{Dataset: l.datasetARN, Source: store.Put, Rows: b.Len(), Data: b.Encode()}
 		b.Reset()
 	}
+	var links []store.SessionLink
+	for _, r := range batch {
+		if r.link != nil {
+			links = append(links, *r.link)
+		}
+	}
 	cctx, cancel := context.WithTimeout(ctx, s.opts.StoreTimeout)
-	seqs, err := s.st.AppendChunks(cctx, chunks)
+	seqs, err := s.st.AppendLinked(cctx, chunks, links)
 	cancel()
 	if err != nil {
 		err = fmt.Errorf("events: write %d rows of %d requests: %w", rows, len(batch), err)
 	} else {
-		s.link(ctx, batch)
+		for _, l := range links {
+			s.sessions.put(l.Group, l.Session, l.User)
+		}
 		if s.obs != nil {
 			s.observe(batch)
 		}
@@ -179,33 +188,6 @@ func (s *Service) commit(ctx context.Context, batch []*request, builders map[*la
 	}
 	if err == nil && s.fan != nil {
 		s.fan.committed(chunks, seqs)
-	}
-}
-
-// link stores the session links the batch makes in one transaction, after
-// its events (an anonymous event is only attributed once the link is
-// durable, and the events are what matter most). A failure is logged and
-// not passed on: the events are stored, a retry would store them twice,
-// and the link is tried again at the session's next call with a userId.
-func (s *Service) link(ctx context.Context, batch []*request) {
-	var links []store.SessionLink
-	for _, r := range batch {
-		if r.link != nil {
-			links = append(links, *r.link)
-		}
-	}
-	if len(links) == 0 {
-		return
-	}
-	lctx, cancel := context.WithTimeout(ctx, s.opts.StoreTimeout)
-	err := s.st.LinkSessions(lctx, links)
-	cancel()
-	if err != nil {
-		s.log.ErrorContext(ctx, "store session links", "links", len(links), "err", err)
-		return
-	}
-	for _, l := range links {
-		s.sessions.put(l.Group, l.Session, l.User)
 	}
 }
 

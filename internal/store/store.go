@@ -155,6 +155,10 @@ type Sessions interface {
 	// linked is linked to the new user (the later call wins, and within
 	// links the later entry).
 	LinkSessions(ctx context.Context, links []SessionLink) error
+	// AppendLinked is AppendChunks and LinkSessions in one transaction: the
+	// events of a call and the link it makes are durable together. Errors
+	// as both.
+	AppendLinked(ctx context.Context, cs []Chunk, links []SessionLink) ([]int64, error)
 	// SessionUser returns the user a session of the group is linked to, or
 	// "" when it is not linked.
 	SessionUser(ctx context.Context, group, session string) (string, error)

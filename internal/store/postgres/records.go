@@ -99,10 +99,16 @@ func (s *Store) DiscardImport(ctx context.Context, dataset, job string) error {
 // a reader could see Seq 11 before Seq 10 commits and, resuming after 11,
 // miss 10 for good. Batching chunks per call is what keeps this cheap.
 func (s *Store) AppendChunks(ctx context.Context, cs []store.Chunk) ([]int64, error) {
+	return s.AppendLinked(ctx, cs, nil)
+}
+
+// AppendLinked commits Put chunks (as AppendChunks) and session links in
+// one transaction: one batch, one round trip.
+func (s *Store) AppendLinked(ctx context.Context, cs []store.Chunk, links []store.SessionLink) ([]int64, error) {
 	if err := s.check(ctx); err != nil {
 		return nil, err
 	}
-	if len(cs) == 0 {
+	if len(cs) == 0 && len(links) == 0 {
 		return nil, nil
 	}
 	for i := range cs {
@@ -111,25 +117,35 @@ func (s *Store) AppendChunks(ctx context.Context, cs []store.Chunk) ([]int64, er
 			return nil, err
 		}
 	}
+	if err := store.CheckLinks(links); err != nil {
+		return nil, err
+	}
 	b := &pgx.Batch{}
-	b.Queue(`SELECT pg_advisory_xact_lock($1)`, s.appendLock)
+	if len(cs) > 0 {
+		b.Queue(`SELECT pg_advisory_xact_lock($1)`, s.appendLock)
+	}
 	for _, c := range cs {
 		b.Queue(insertPut, c.Dataset, c.Rows, store.NotNull(c.Data))
 	}
+	for _, l := range links {
+		b.Queue(upsertLink, l.Group, l.Session, l.User)
+	}
 	seqs := make([]int64, len(cs))
 	err := s.sendBatch(ctx, b, func(br pgx.BatchResults) error {
-		if _, err := br.Exec(); err != nil {
-			return err
+		if len(cs) > 0 {
+			if _, err := br.Exec(); err != nil {
+				return err
+			}
 		}
 		for i := range seqs {
 			if err := br.QueryRow().Scan(&seqs[i]); err != nil {
 				return err
 			}
 		}
-		return nil
+		return execAll(len(links))(br)
 	})
 	if err != nil {
-		return nil, fail(ctx, fmt.Sprintf("append %d chunks", len(cs)), err)
+		return nil, fail(ctx, fmt.Sprintf("append %d chunks and %d session links", len(cs), len(links)), err)
 	}
 	return seqs, nil
 }

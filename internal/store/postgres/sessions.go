@@ -3,33 +3,20 @@ package postgres
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/attune-dev/attune/internal/store"
 )
 
+// upsertLink links a session to a user, replacing an earlier link.
+const upsertLink = `INSERT INTO sessions (grp, session, usr) VALUES ($1, $2, $3)
+	ON CONFLICT (grp, session) DO UPDATE SET usr = excluded.usr`
+
 // LinkSessions upserts links in one transaction (one batch, one round trip).
 func (s *Store) LinkSessions(ctx context.Context, links []store.SessionLink) error {
-	if err := s.check(ctx); err != nil {
-		return err
-	}
-	if err := store.CheckLinks(links); err != nil {
-		return err
-	}
-	if len(links) == 0 {
-		return nil
-	}
-	b := &pgx.Batch{}
-	for _, l := range links {
-		b.Queue(`INSERT INTO sessions (grp, session, usr) VALUES ($1, $2, $3)
-			ON CONFLICT (grp, session) DO UPDATE SET usr = excluded.usr`, l.Group, l.Session, l.User)
-	}
-	if err := s.sendBatch(ctx, b, execAll(b.Len())); err != nil {
-		return fail(ctx, fmt.Sprintf("link %d sessions", len(links)), err)
-	}
-	return nil
+	_, err := s.AppendLinked(ctx, nil, links)
+	return err
 }
 
 // execAll reads n statements' results of a batch.

@@ -70,10 +70,15 @@ func (s *Store) DiscardImport(ctx context.Context, dataset, job string) error {
 // in the order of cs. It fails with errs.Invalid, writing nothing, when any
 // chunk has no dataset, is not a Put chunk, or has negative Rows.
 func (s *Store) AppendChunks(ctx context.Context, cs []store.Chunk) ([]int64, error) {
+	return s.AppendLinked(ctx, cs, nil)
+}
+
+// AppendLinked commits Put chunks and session links in one transaction.
+func (s *Store) AppendLinked(ctx context.Context, cs []store.Chunk, links []store.SessionLink) ([]int64, error) {
 	if err := s.check(ctx); err != nil {
 		return nil, err
 	}
-	if len(cs) == 0 {
+	if len(cs) == 0 && len(links) == 0 {
 		return nil, nil
 	}
 	for i := range cs {
@@ -82,28 +87,42 @@ func (s *Store) AppendChunks(ctx context.Context, cs []store.Chunk) ([]int64, er
 			return nil, err
 		}
 	}
+	if err := store.CheckLinks(links); err != nil {
+		return nil, err
+	}
 	seqs := make([]int64, len(cs))
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		stmt, err := tx.PrepareContext(ctx, insertChunk)
+		if err := appendTx(ctx, tx, cs, seqs); err != nil {
+			return err
+		}
+		return linkTx(ctx, tx, links)
+	})
+	if err != nil {
+		return nil, fail(ctx, fmt.Sprintf("append %d chunks and %d session links", len(cs), len(links)), err)
+	}
+	return seqs, nil
+}
+
+// appendTx inserts Put chunks and sets their Seqs in seqs.
+func appendTx(ctx context.Context, tx *sql.Tx, cs []store.Chunk, seqs []int64) error {
+	if len(cs) == 0 {
+		return nil
+	}
+	stmt, err := tx.PrepareContext(ctx, insertChunk)
+	if err != nil {
+		return err
+	}
+	defer stmt.Close()
+	for i, c := range cs {
+		res, err := stmt.ExecContext(ctx, c.Dataset, store.Put, "", 0, c.Rows, store.NotNull(c.Data))
 		if err != nil {
 			return err
 		}
-		defer stmt.Close()
-		for i, c := range cs {
-			res, err := stmt.ExecContext(ctx, c.Dataset, store.Put, "", 0, c.Rows, store.NotNull(c.Data))
-			if err != nil {
-				return err
-			}
-			if seqs[i], err = res.LastInsertId(); err != nil {
-				return err
-			}
+		if seqs[i], err = res.LastInsertId(); err != nil {
+			return err
 		}
-		return nil
-	})
-	if err != nil {
-		return nil, fail(ctx, fmt.Sprintf("append %d chunks", len(cs)), err)
 	}
-	return seqs, nil
+	return nil
 }
 
 // ScanChunks calls fn for each committed chunk of the dataset with Seq >

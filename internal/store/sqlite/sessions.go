@@ -4,38 +4,31 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 
 	"github.com/attune-dev/attune/internal/store"
 )
 
 // LinkSessions upserts links in one transaction.
 func (s *Store) LinkSessions(ctx context.Context, links []store.SessionLink) error {
-	if err := s.check(ctx); err != nil {
-		return err
-	}
-	if err := store.CheckLinks(links); err != nil {
-		return err
-	}
+	_, err := s.AppendLinked(ctx, nil, links)
+	return err
+}
+
+// linkTx upserts links.
+func linkTx(ctx context.Context, tx *sql.Tx, links []store.SessionLink) error {
 	if len(links) == 0 {
 		return nil
 	}
-	err := s.write(ctx, func(tx *sql.Tx) error {
-		stmt, err := tx.PrepareContext(ctx, `INSERT INTO sessions (grp, session, usr) VALUES (?, ?, ?)
-			ON CONFLICT (grp, session) DO UPDATE SET usr = excluded.usr`)
-		if err != nil {
+	stmt, err := tx.PrepareContext(ctx, `INSERT INTO sessions (grp, session, usr) VALUES (?, ?, ?)
+		ON CONFLICT (grp, session) DO UPDATE SET usr = excluded.usr`)
+	if err != nil {
+		return err
+	}
+	defer stmt.Close()
+	for _, l := range links {
+		if _, err := stmt.ExecContext(ctx, l.Group, l.Session, l.User); err != nil {
 			return err
 		}
-		defer stmt.Close()
-		for _, l := range links {
-			if _, err := stmt.ExecContext(ctx, l.Group, l.Session, l.User); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return fail(ctx, fmt.Sprintf("link %d sessions", len(links)), err)
 	}
 	return nil
 }

@@ -57,3 +57,25 @@ func runSessions(t *testing.T, s store.Store) {
 		}
 	}
 }
+
+// testAppendLinked checks that chunks and links written together are both
+// there, and that a bad link writes neither.
+func testAppendLinked(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	seqs, err := s.AppendLinked(ctx, []store.Chunk{putChunk("d", 1, "x"), putChunk("d", 2, "y")}, []store.SessionLink{{Group: "g", Session: "s", User: "u"}})
+	must(t, "AppendLinked", err)
+	if len(seqs) != 2 || seqs[1] <= seqs[0] {
+		t.Fatalf("AppendLinked Seqs = %v, want two increasing", seqs)
+	}
+	if u, err := s.SessionUser(ctx, "g", "s"); err != nil || u != "u" {
+		t.Errorf("SessionUser after AppendLinked = %q, %v, want u", u, err)
+	}
+	_, err = s.AppendLinked(ctx, []store.Chunk{putChunk("d", 1, "z")}, []store.SessionLink{{Group: "g", Session: "s2"}})
+	mustKind(t, "AppendLinked(bad link)", err, errs.Invalid)
+	if n, err := s.CountRecords(ctx, "d"); err != nil || n != 3 {
+		t.Errorf("CountRecords after a refused AppendLinked = %d, %v, want 3 (its chunk not written)", n, err)
+	}
+	if _, err := s.AppendLinked(ctx, nil, nil); err != nil {
+		t.Errorf("AppendLinked(nothing) = %v", err)
+	}
+}

@@ -37,6 +37,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("Resources", func(t *testing.T) { runResources(t, open) })
 	t.Run("Records", func(t *testing.T) { runRecords(t, open) })
 	t.Run("Sessions", func(t *testing.T) { runSessions(t, open(t)) })
+	t.Run("AppendLinked", func(t *testing.T) { testAppendLinked(t, open(t)) })
 	t.Run("CancelledContext", func(t *testing.T) { testCancelledContext(t, open(t)) })
 }
 
@@ -114,6 +115,10 @@ func testCancelledContext(t *testing.T, s store.Store) {
 		{"LinkSessions", func() error { return s.LinkSessions(cctx, []store.SessionLink{{Group: "g", Session: "s", User: "u"}}) }},
 		{"SessionUser", func() error { _, err := s.SessionUser(cctx, "g", "s"); return err }},
 		{"UnlinkSessions", func() error { return s.UnlinkSessions(cctx, "g", []string{"u"}, nil) }},
+		{"AppendLinked", func() error {
+			_, err := s.AppendLinked(cctx, []store.Chunk{putChunk("ds", 1, "l")}, []store.SessionLink{{Group: "g", Session: "s", User: "u"}})
+			return err
+		}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
