@@ -75,6 +75,9 @@ type fanMessage struct {
 	Replica string     `json:"replica"`
 	Chunks  []fanChunk `json:"chunks,omitempty"`
 	Forget  *fanForget `json:"forget,omitempty"`
+	// Trackers says the sender created, activated or deleted an event
+	// tracker: re-read the tracker index (trackers.go).
+	Trackers bool `json:"trackers,omitempty"`
 }
 
 // fanForget is a data deletion job's users and sessions, which every
@@ -376,6 +379,11 @@ func (s *Service) Receive(ctx context.Context, msg []byte) error {
 	f.mu.Unlock()
 	if m.Replica == f.opts.Replica {
 		return nil
+	}
+	if m.Trackers {
+		if err := s.reloadTrackers(ctx); err != nil {
+			return err
+		}
 	}
 	if fg := m.Forget; fg != nil {
 		users, sessions := setOf(fg.Users), setOf(fg.Sessions)

@@ -288,3 +288,62 @@ func TestFanoutSharesRateLimit(t *testing.T) {
 		t.Errorf("with the bus silent Replicas() = %d and %d, want 2 and 2 (the last count)", a, b)
 	}
 }
+
+// TestFanoutTrackerChanges checks that a tracker deleted on replica A is
+// refused on B and one created on A is accepted on B: at once through the
+// bus's notice, and within Options.Poll when the notice is lost.
+func TestFanoutTrackerChanges(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		poll time.Duration // events.Options.Poll: B's re-read of the index
+		drop bool          // the bus loses every message
+		max  time.Duration
+	}{
+		{"notice", time.Hour, false, time.Second},
+		{"poll", 100 * time.Millisecond, true, 2 * time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newReplicas(t, events.Options{Poll: tc.poll}, events.FanoutOptions{Poll: time.Hour})
+			ctx, f := t.Context(), r.f
+			if _, err := r.b.TrackerByTrackingID(ctx, f.tracking); err != nil {
+				t.Fatalf("B: A's tracker: %v", err)
+			}
+			r.bus.drop.Store(tc.drop)
+			within := func(what string, cond func() bool) {
+				t.Helper()
+				start := time.Now()
+				for !cond() {
+					if time.Since(start) > tc.max {
+						t.Fatalf("%s: not after %v", what, tc.max)
+					}
+					time.Sleep(time.Millisecond)
+				}
+				t.Logf("%s after %v", what, time.Since(start))
+			}
+			trs, _, err := f.svc.Trackers(ctx, f.group, "", 1)
+			if err != nil || len(trs) != 1 {
+				t.Fatal(trs, err)
+			}
+			if err := f.svc.DeleteTracker(ctx, trs[0].ARN); err != nil {
+				t.Fatal(err)
+			}
+			within("deleted tracker refused on B", func() bool {
+				_, err := r.b.TrackerByTrackingID(ctx, f.tracking)
+				return errs.KindOf(err) == errs.NotFound
+			})
+			err = r.b.PutEvents(ctx, events.PutEventsInput{TrackingID: f.tracking, SessionID: "s", UserID: "u",
+				Events: []events.Event{event("i1")}})
+			if errs.KindOf(err) != errs.NotFound {
+				t.Fatalf("PutEvents on B with the deleted tracker: %v, want NotFound", err)
+			}
+			nt, err := f.svc.CreateTracker(ctx, "again", f.group, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			within("new tracker accepted on B", func() bool {
+				_, err := r.b.TrackerByTrackingID(ctx, nt.TrackingID)
+				return err == nil
+			})
+		})
+	}
+}

@@ -70,7 +70,9 @@ type Options struct {
 	// 1,000,000.
 	MaxSessions int
 	// Poll is how often pending event trackers are looked for besides being
-	// kicked by a create; 0 means 1s.
+	// kicked by a create, and, with fan-out, how often the tracker index is
+	// re-read in case a notice of another replica's change was lost; 0
+	// means 1s.
 	Poll time.Duration
 	// MaxRecentEventIDs caps the client-given event ids remembered so that
 	// a retried PutEvents is not counted twice in serving's live state
@@ -121,6 +123,7 @@ type Service struct {
 	mu         sync.Mutex
 	loaded     bool                    // byTracking holds every stored tracker
 	byTracking map[string]*Tracker     // trackingId -> tracker
+	trackerGen uint64                  // counts changes to byTracking made here
 	layouts    map[string]cachedLayout // dataset ARN -> layout
 	sessions   *sessionMap
 }
@@ -186,6 +189,11 @@ func (s *Service) Run(ctx context.Context) error {
 	for {
 		if err := s.activatePending(ctx); err != nil && ctx.Err() == nil {
 			s.log.ErrorContext(ctx, "activate pending event trackers", "err", err)
+		}
+		if s.fan != nil {
+			if err := s.reloadTrackers(ctx); err != nil && ctx.Err() == nil {
+				s.log.WarnContext(ctx, "events: re-read event trackers", "err", err)
+			}
 		}
 		select {
 		case <-ctx.Done():

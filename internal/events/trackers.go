@@ -103,7 +103,9 @@ func (s *Service) CreateTracker(ctx context.Context, name, groupARN string, tags
 	if s.loaded {
 		s.byTracking[t.TrackingID] = t
 	}
+	s.trackerGen++
 	s.wake()
+	s.trackersChanged()
 	return t, nil
 }
 
@@ -138,7 +140,9 @@ func (s *Service) DeleteTracker(ctx context.Context, trackerARN string) error {
 		return err
 	}
 	delete(s.byTracking, t.TrackingID)
+	s.trackerGen++
 	s.limits.Forget(t.ARN)
+	s.trackersChanged()
 	return nil
 }
 
@@ -165,8 +169,58 @@ func (s *Service) activatePending(ctx context.Context) error {
 		if s.loaded {
 			s.byTracking[t.TrackingID] = t
 		}
+		s.trackerGen++
 		s.mu.Unlock()
+		s.trackersChanged()
 	}
+	return nil
+}
+
+// In a cluster (fan-out enabled) other replicas create, activate and delete
+// event trackers too. A change here is announced on the bus, and every
+// replica that hears it re-reads its trackingId index at once; Run also
+// re-reads it every Options.Poll, so a lost notice only delays the change
+// (a tracker deleted on one replica is refused by the others within a poll).
+
+// trackersChanged tells the other replicas to re-read their tracker index.
+// It never blocks: with the publisher behind, their poll finds the change.
+func (s *Service) trackersChanged() {
+	f := s.fan
+	if f == nil {
+		return
+	}
+	select {
+	case f.out <- fanMessage{Replica: f.opts.Replica, Trackers: true}:
+	default:
+	}
+}
+
+// reloadTrackers replaces the trackingId index with the store's trackers.
+// A change made on this replica while the store was read wins: the index is
+// left as it is and the next notice or poll reloads it.
+func (s *Service) reloadTrackers(ctx context.Context) error {
+	s.mu.Lock()
+	gen := s.trackerGen
+	s.mu.Unlock()
+	all, err := trackers.All(ctx, s.st, "")
+	if err != nil {
+		return fmt.Errorf("reload event trackers: %w", err)
+	}
+	idx := make(map[string]*Tracker, len(all))
+	for _, t := range all {
+		idx[t.TrackingID] = t
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.trackerGen != gen {
+		return nil
+	}
+	for id, t := range s.byTracking {
+		if _, ok := idx[id]; !ok {
+			s.limits.Forget(t.ARN)
+		}
+	}
+	s.byTracking, s.loaded = idx, true
 	return nil
 }
 
