@@ -221,8 +221,10 @@ func waitChange(t *testing.T, what string, before []string, start time.Time, rec
 
 // TestClusterEvents runs two replicas A and B on one PostgreSQL schema and
 // one NATS server: events sent to A change B's answers within 1 s, an
-// anonymous session on B joined to a user on A is that user's on both, and
-// a restarted B that missed events is ready only once it has them.
+// anonymous session on B joined to a user on A is that user's on both, a
+// tracker deleted on A is refused on B (and one created on A accepted)
+// within 1 s, and a restarted B that missed events is ready only once it
+// has them.
 func TestClusterEvents(t *testing.T) {
 	c := newCluster(t)
 	ctx := t.Context()
@@ -271,6 +273,35 @@ func TestClusterEvents(t *testing.T) {
 		}
 	})
 
+	// It replaces the campaign's tracker: later subtests use the new one.
+	t.Run("tracker deleted on A refused on B, created on A accepted on B", func(t *testing.T) {
+		pcA, _, _ := a.clients()
+		trackerARN, groupARN := trackerOf(t, ctx, pcA, trackingID)
+		purchase(t, ctx, ecB, trackingID, "cluster-tracker-user", "s-tracker", "x1")
+		if _, err := pcA.DeleteEventTracker(ctx, &personalize.DeleteEventTrackerInput{EventTrackerArn: aws.String(trackerARN)}); err != nil {
+			t.Fatal(err)
+		}
+		var last error
+		lag := untilOn(t, "B refuses the tracker deleted on A", func() bool {
+			last = putOne(ctx, ecB, trackingID)
+			if last != nil && apiCode(last) != "ResourceNotFoundException" {
+				t.Fatalf("PutEvents on B with the deleted tracker: %v, want ResourceNotFoundException", last)
+			}
+			return last != nil
+		})
+		t.Logf("tracker deleted on A: refused on B %v later", lag)
+		_, newID := createTracker(t, ctx, pcA, groupARN, "cluster-tracker-2")
+		lag = untilOn(t, "B accepts the tracker created on A", func() bool {
+			err := putOne(ctx, ecB, newID)
+			if err != nil && apiCode(err) != "ResourceNotFoundException" {
+				t.Fatalf("PutEvents on B with the new tracker: %v", err)
+			}
+			return err == nil
+		})
+		t.Logf("tracker created on A: accepted on B %v after it was ACTIVE", lag)
+		trackingID = newID
+	})
+
 	t.Run("restarted B catches up before it is ready", func(t *testing.T) {
 		user := "cluster-missed-user"
 		before := recommendOn(t, ctx, rcA, campaignARN, user)
@@ -284,6 +315,48 @@ func TestClusterEvents(t *testing.T) {
 		}
 		t.Logf("restart: B ready %v after it listened", catchUp)
 	})
+
+}
+
+// trackerOf finds the ARN and dataset group of the tracker with trackingID.
+func trackerOf(t *testing.T, ctx context.Context, pc *personalize.Client, trackingID string) (trackerARN, groupARN string) {
+	t.Helper()
+	list, err := pc.ListEventTrackers(ctx, &personalize.ListEventTrackersInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range list.EventTrackers {
+		d, err := pc.DescribeEventTracker(ctx, &personalize.DescribeEventTrackerInput{EventTrackerArn: s.EventTrackerArn})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if aws.ToString(d.EventTracker.TrackingId) == trackingID {
+			return aws.ToString(s.EventTrackerArn), aws.ToString(d.EventTracker.DatasetGroupArn)
+		}
+	}
+	t.Fatalf("no event tracker with trackingId %s", trackingID)
+	return "", ""
+}
+
+func putOne(ctx context.Context, ec *personalizeevents.Client, trackingID string) error {
+	_, err := ec.PutEvents(ctx, &personalizeevents.PutEventsInput{TrackingId: aws.String(trackingID), SessionId: aws.String("s-probe"),
+		EventList: []etypes.Event{{EventType: aws.String("PURCHASED"), ItemId: aws.String("x1"), SentAt: aws.Time(time.Now())}}})
+	return err
+}
+
+// untilOn polls cond until it holds, for at most 1 s (the cluster's bound
+// for a change made on one replica to reach the others), and returns how
+// long it took.
+func untilOn(t *testing.T, what string, cond func() bool) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for !cond() {
+		if time.Since(start) > time.Second {
+			t.Fatalf("%s: not within 1 s", what)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	return time.Since(start)
 }
 
 // retryingClient is a load balancer in front of replicas, as HAProxy or a
