@@ -13,6 +13,7 @@ import (
 	"context"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/attune-dev/attune/internal/arn"
@@ -127,6 +128,11 @@ type Service struct {
 	now    func() time.Time
 	log    *slog.Logger
 	kick   chan struct{}
+
+	// smu guards served and failed (replicas.go).
+	smu    sync.Mutex
+	served map[string]served // campaign ARN -> deployed on this replica
+	failed map[string]served // campaign ARN -> what did not load here
 }
 
 var campaigns = resource.Kind[Campaign, *Campaign]{Name: arn.Campaign}
@@ -136,7 +142,8 @@ func New(st store.Resources, vers Versions, deploy Deployer, opts Options, now f
 	if opts.Poll <= 0 {
 		opts.Poll = 2 * time.Second
 	}
-	return &Service{st: st, vers: vers, deploy: deploy, opts: opts, now: now, log: log, kick: make(chan struct{}, 1)}
+	return &Service{st: st, vers: vers, deploy: deploy, opts: opts, now: now, log: log, kick: make(chan struct{}, 1),
+		served: map[string]served{}, failed: map[string]served{}}
 }
 
 func (s *Service) wake() {
@@ -347,13 +354,13 @@ func (s *Service) Delete(ctx context.Context, campaignARN string) error {
 	if _, err := campaigns.MarkDeleting(ctx, s.st, campaignARN, s.now, nil); err != nil {
 		return err
 	}
-	s.deploy.Undeploy(campaignARN)
+	s.undeploy(campaignARN)
 	time.AfterFunc(resource.DeletePendingFor, s.wake) // reap it as soon as it is due
 	return nil
 }
 
 // finishDelete removes a campaign whose DELETE PENDING phase is over.
 func (s *Service) finishDelete(ctx context.Context, c *Campaign) error {
-	s.deploy.Undeploy(c.ARN) // again, in case a restart came in between
+	s.undeploy(c.ARN) // again, in case a restart came in between
 	return campaigns.Delete(ctx, s.st, c.ARN)
 }

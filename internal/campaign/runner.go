@@ -76,7 +76,7 @@ func (s *Service) start(ctx context.Context) error {
 			s.finish(ctx, c.ARN, func(c *Campaign) {
 				c.Status, c.FailureReason = StatusCreateFailed, "could not load the model at startup: "+errs.Message(err)
 			})
-			s.deploy.Undeploy(c.ARN)
+			s.undeploy(c.ARN)
 		}
 	}
 	return nil
@@ -104,6 +104,9 @@ func (s *Service) reconcile(ctx context.Context) {
 		case c.Status == StatusActive && c.Config.SyncWithLatest:
 			s.follow(ctx, c)
 		}
+	}
+	if ctx.Err() == nil {
+		s.syncReplica(ctx)
 	}
 }
 
@@ -216,7 +219,7 @@ func (s *Service) finish(ctx context.Context, campaignARN string, fn func(*Campa
 		return nil
 	})
 	if errs.KindOf(err) == errs.NotFound {
-		s.deploy.Undeploy(campaignARN)
+		s.undeploy(campaignARN)
 		return
 	}
 	if err != nil {
@@ -236,7 +239,11 @@ func (s *Service) load(ctx context.Context, c *Campaign, versionARN string, cfg 
 	d := Deployment{Campaign: c.ARN, Group: v.GroupARN, SolutionVersion: v.ARN, ArtifactKey: v.ArtifactKey,
 		Filter: corpus.Filter{EventType: v.EventType, MinEventValue: v.MinEventValue}, Exploration: exploration(cfg),
 		Metadata: cfg.EnableMetadata}
-	return s.deploy.Deploy(ctx, d)
+	if err := s.deploy.Deploy(ctx, d); err != nil {
+		return err
+	}
+	s.deployed(c.ARN, versionARN, cfg)
+	return nil
 }
 
 // exploration turns itemExplorationConfig into the model query's setting:
