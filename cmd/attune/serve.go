@@ -210,17 +210,17 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	tr := train.New(st, artifacts, reg, train.Options{Scope: scope, Workers: c.trainWorkers, MinInteractions: c.minInteract,
 		MinUsers: c.minUsers, Seed: c.seed, Quotas: c.quotas, MaxActiveVersions: c.quotas.Get(quota.ActiveVersions), Metrics: met}, time.Now, log)
 
-	fl := campaign.NewFilters(st, filterSchemas{ds}, campaign.Options{Scope: scope, Quotas: c.quotas}, time.Now, log)
-	sv := serving.New(st, artifacts, reg, serving.Options{MaxHistory: c.maxHistory, Filters: fl, ExactScoring: c.exactScoring, Metrics: met,
-		MaxLiveUsers: c.memory.maxLiveUsers, SpillDir: filepath.Join(c.dataDir, "spill"), StoreTimeout: c.memory.storeTimeout}, log)
-	imports.sv.Store(sv)
 	// Replicas on one PostgreSQL store learn of each other's campaign
-	// deployments by polling it (campaign/replicas.go): poll more often
-	// than a single node needs.
+	// deployments and filter deletions by polling it (campaign/replicas.go,
+	// Filters.forgetDeleted): poll more often than a single node needs.
 	campaignPoll := time.Duration(0)
 	if isPostgresDSN(c.storeDSN) {
 		campaignPoll = 500 * time.Millisecond
 	}
+	fl := campaign.NewFilters(st, filterSchemas{ds}, campaign.Options{Scope: scope, Quotas: c.quotas, Poll: campaignPoll}, time.Now, log)
+	sv := serving.New(st, artifacts, reg, serving.Options{MaxHistory: c.maxHistory, Filters: fl, ExactScoring: c.exactScoring, Metrics: met,
+		MaxLiveUsers: c.memory.maxLiveUsers, SpillDir: filepath.Join(c.dataDir, "spill"), StoreTimeout: c.memory.storeTimeout}, log)
+	imports.sv.Store(sv)
 	cs := campaign.New(st, campaignVersions{tr}, campaignDeployer{sv}, campaign.Options{Scope: scope, Quotas: c.quotas, Poll: campaignPoll}, time.Now, log)
 
 	ev := events.New(st, sv, events.Options{Scope: scope, RateLimit: c.eventsRate, QueueSize: c.eventsQueue, StoreTimeout: c.memory.storeTimeout, Metrics: met}, time.Now, log)

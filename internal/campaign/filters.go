@@ -221,6 +221,9 @@ func (fs *Filters) Run(ctx context.Context) error {
 		if err := fs.activate(ctx); err != nil && ctx.Err() == nil {
 			fs.log.ErrorContext(ctx, "activate filters", "err", err)
 		}
+		if err := fs.forgetDeleted(ctx); err != nil && ctx.Err() == nil {
+			fs.log.ErrorContext(ctx, "list filters", "err", err)
+		}
 		select {
 		case <-ctx.Done():
 			return nil
@@ -228,6 +231,30 @@ func (fs *Filters) Run(ctx context.Context) error {
 		case <-tick.C:
 		}
 	}
+}
+
+// forgetDeleted drops parsed filters that are no longer stored: another
+// replica sharing the store deleted them (filters never change otherwise),
+// so requests naming them fail here too within Options.Poll. A filter
+// remembered while the store was read may be dropped too; the next request
+// naming it reads it again.
+func (fs *Filters) forgetDeleted(ctx context.Context) error {
+	all, err := filters.All(ctx, fs.st, "")
+	if err != nil {
+		return err
+	}
+	stored := make(map[string]bool, len(all))
+	for _, f := range all {
+		stored[f.ARN] = true
+	}
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	for a := range fs.parsed {
+		if !stored[a] {
+			delete(fs.parsed, a)
+		}
+	}
+	return nil
 }
 
 func (fs *Filters) activate(ctx context.Context) error {

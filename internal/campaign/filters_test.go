@@ -231,3 +231,34 @@ func TestFilterLimitAndPagination(t *testing.T) {
 		t.Errorf("List(group a) paged through %d filters, want %d", len(seen), quota.Default(quota.FiltersPerGroup))
 	}
 }
+
+// TestFilterDeletedByAnotherReplica: a filter resolved (and cached) on
+// replica B and deleted through replica A, over one store, is refused on
+// B within B's poll.
+func TestFilterDeletedByAnotherReplica(t *testing.T) {
+	a := newFilters(t)
+	b := NewFilters(a.st, fakeSchemas{}, a.opts, time.Now, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	runFilters(t, a)
+	runFilters(t, b)
+	ctx := t.Context()
+	f, err := a.Create(ctx, CreateFilterInput{Name: "shared", GroupARN: groupA, Expression: `EXCLUDE ItemID WHERE Interactions.EVENT_TYPE IN ("PURCHASED")`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitStatus(t, a, f.ARN, StatusActive)
+	if _, _, err := b.Resolve(ctx, f.ARN); err != nil {
+		t.Fatalf("B: Resolve = %v", err)
+	}
+	if err := a.Delete(ctx, f.ARN); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		_, _, err := b.Resolve(ctx, f.ARN)
+		if errs.KindOf(err) == errs.NotFound {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("B: Resolve of the filter deleted on A = %v 5 s later, want NotFound", err)
+		}
+	}
+}
