@@ -11,6 +11,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/personalize"
+	ptypes "github.com/aws/aws-sdk-go-v2/service/personalize/types"
 	"github.com/aws/aws-sdk-go-v2/service/personalizeevents"
 	etypes "github.com/aws/aws-sdk-go-v2/service/personalizeevents/types"
 	"github.com/aws/aws-sdk-go-v2/service/personalizeruntime"
@@ -23,8 +24,8 @@ import (
 // in the same process, with no retraining. On demo data with a
 // user-personalization-v2 campaign and an event tracker it repeats, for N
 // users: GetRecommendations (answer A); PutEvents of a PURCHASED event for
-// an item of A (user-personalization excludes items the user interacted
-// with, so the answer must change); then GetRecommendations until the answer
+// an item of A (the solution sets exclude_interacted_items, so the
+// answer must change); then GetRecommendations until the answer
 // differs from A (a second request before the event checks that A is
 // stable). It reports p50/p99/max of (changed answer received − ack
 // received) and the share of iterations whose first request after the ack
@@ -54,7 +55,8 @@ func TestEventToEffectLatency(t *testing.T) {
 	data := demo.Generate(demo.Options{Seed: 21})
 	group := demoGroup(t, ctx, pc, "latency", demo.Options{Seed: 21})
 	va, st := trainVersion(t, ctx, pc, &personalize.CreateSolutionInput{Name: aws.String("latency-up"), DatasetGroupArn: aws.String(group),
-		RecipeArn: aws.String("arn:aws:personalize:::recipe/aws-user-personalization-v2")})
+		RecipeArn:      aws.String("arn:aws:personalize:::recipe/aws-user-personalization-v2"),
+		SolutionConfig: &ptypes.SolutionConfig{AlgorithmHyperParameters: map[string]string{"exclude_interacted_items": "true"}}})
 	if st != "ACTIVE" {
 		t.Fatalf("solution version ended %s, want ACTIVE", st)
 	}

@@ -152,3 +152,21 @@ func ParseEventWeights(name, s string, eventTypes []string) ([]float32, error) {
 	}
 	return w, nil
 }
+
+// ExcludeInteractedItems names the USER_PERSONALIZATION hyperparameter
+// ("true"/"false", default "false") that makes serving leave out the items
+// a user already interacted with. Personalize's default is to recommend
+// them (a 12-item catalogue yields 12 items); it is read by serving from
+// the model's stored hyperparameters, never by Fit.
+const ExcludeInteractedItems = "exclude_interacted_items"
+
+// ExcludeInteractedParam is the spec of ExcludeInteractedItems.
+func ExcludeInteractedParam() Hyperparameter {
+	return BoolParam(ExcludeInteractedItems, false, false)
+}
+
+// ExcludesInteracted reports whether params ask to leave out the items a
+// user interacted with (ExcludeInteractedItems is "true", any case).
+func ExcludesInteracted(params map[string]string) bool {
+	return strings.EqualFold(strings.TrimSpace(params[ExcludeInteractedItems]), "true")
+}

@@ -129,11 +129,12 @@ type pick struct {
 }
 
 // Recommend answers GetRecommendations. By recipe type:
-//   - USER_PERSONALIZATION: userId is required; items the user already
-//     interacted with (within the kept recent history) are left out, since
-//     recommending what someone just viewed or bought is rarely wanted; a
-//     user unknown at training is folded in from stored and live events,
-//     and one with no events gets popular items.
+//   - USER_PERSONALIZATION: userId is required; as in Personalize, items
+//     the user already interacted with may be recommended, unless the
+//     solution set the hyperparameter exclude_interacted_items to "true"
+//     (then those within the kept recent history are left out); a user
+//     unknown at training is folded in from stored and live events, and
+//     one with no events gets popular items.
 //   - POPULAR_ITEMS: userId optional; nothing is excluded.
 //   - RELATED_ITEMS: itemId is required; an unknown item gets popular items.
 //
@@ -182,6 +183,9 @@ func (s *Service) Recommend(ctx context.Context, r Request) (*Result, error) {
 		personal = true
 		u = l.events(r.UserID)
 		q.History, seen = l.modelHistory(u)
+		if !recipe.ExcludesInteracted(l.meta.Params) {
+			seen = nil
+		}
 		q.User = l.user(r.UserID)
 		q.Exploration = l.d.Exploration
 	case recipe.PopularItems:

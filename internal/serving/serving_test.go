@@ -132,7 +132,7 @@ func (f *fixture) train(t testing.TB, name, version string, params recipe.Params
 	}
 	va := "arn:aws:personalize:us-east-1:000000000000:solution/s/" + version
 	key := model.Key(va)
-	if err := model.Write(context.Background(), f.bucket, key, model.Meta{Recipe: name, RecipeType: r.Type(), SolutionVersionARN: va}, m); err != nil {
+	if err := model.Write(context.Background(), f.bucket, key, model.Meta{Recipe: name, RecipeType: r.Type(), SolutionVersionARN: va, Params: params}, m); err != nil {
 		t.Fatal(err)
 	}
 	return key
@@ -166,7 +166,8 @@ func share(items []Item, prefix string) float64 {
 func TestRecommendPersonalExcludesSeenWithSoftmaxScores(t *testing.T) {
 	f := newFixture(t)
 	s := f.service(t)
-	deploy(t, s, campaignUP, f.train(t, "aws-user-personalization-v2", "v1", recipe.Params{"hidden_dimension": "8"}), true)
+	deploy(t, s, campaignUP, f.train(t, "aws-user-personalization-v2", "v1",
+		recipe.Params{"hidden_dimension": "8", recipe.ExcludeInteractedItems: "true"}), true)
 	res, err := s.Recommend(t.Context(), Request{Campaign: campaignUP, UserID: "u03", NumResults: 4, MetadataColumns: []string{"CATEGORY"}})
 	if err != nil {
 		t.Fatal(err)
@@ -352,9 +353,46 @@ func TestRequestErrors(t *testing.T) {
 	if errs.KindOf(err) != errs.NotFound || !strings.Contains(errs.Message(err), "recommender") || strings.Contains(errs.Message(err), "campaign") {
 		t.Errorf("Recommend(failed recommender) = %v, want NotFound naming the recommender, not a campaign", err)
 	}
+	// As in Personalize, items the user had are not left out by default:
+	// the default numResults (25) gets the whole 24-item catalogue.
 	res, err := s.Recommend(t.Context(), Request{Campaign: campaignUP, UserID: "u01"})
-	if err != nil || len(res.Items) != min(DefaultResults, 24-8) {
-		t.Errorf("default numResults: %d items, %v; want every unseen item (16) up to 25", len(res.Items), err)
+	if err != nil || len(res.Items) != min(DefaultResults, 24) {
+		t.Errorf("default numResults: %d items, %v; want the whole catalogue (24)", len(res.Items), err)
+	}
+}
+
+// TestRecommendExcludeInteractedItems: exclude_interacted_items "true"
+// leaves out the user's 8 items (16 of 24 remain); the default ("false",
+// as in Personalize) returns all 24, the user's own items among them.
+func TestRecommendExcludeInteractedItems(t *testing.T) {
+	f := newFixture(t)
+	s := f.service(t)
+	deploy(t, s, campaignUP, f.train(t, "aws-user-personalization-v2", "v1", recipe.Params{"hidden_dimension": "8"}), false)
+	const excl = "arn:aws:personalize:us-east-1:000000000000:campaign/excl"
+	deploy(t, s, excl, f.train(t, "aws-user-personalization-v2", "v2",
+		recipe.Params{"hidden_dimension": "8", recipe.ExcludeInteractedItems: "TRUE"}), false)
+	seen := map[string]bool{}
+	for k := range 8 {
+		seen[fmt.Sprintf("a%02d", (3+k*5)%12)] = true
+	}
+	for _, tc := range []struct {
+		campaign string
+		want     int
+		withSeen bool
+	}{{campaignUP, 24, true}, {excl, 16, false}} {
+		res, err := s.Recommend(t.Context(), Request{Campaign: tc.campaign, UserID: "u03", NumResults: 30})
+		if err != nil {
+			t.Fatal(err)
+		}
+		had := 0
+		for _, it := range res.Items {
+			if seen[it.ID] {
+				had++
+			}
+		}
+		if len(res.Items) != tc.want || (had > 0) != tc.withSeen {
+			t.Errorf("%s: %d items, %d of them u03's; want %d items, user's items included %v", tc.campaign, len(res.Items), had, tc.want, tc.withSeen)
+		}
 	}
 }
 

@@ -44,6 +44,7 @@ func (EASE) Hyperparameters() []recipe.Hyperparameter {
 		recipe.FloatParam(pLambda, 400, 0.001, 1e7, true),
 		recipe.IntParam(pMaxItems, 5000, 1, 20000, false),
 		recipe.IntParam(pWorkers, 0, 0, 1024, false),
+		recipe.ExcludeInteractedParam(),
 	}
 }
 

@@ -461,7 +461,9 @@ func (m *Model) explore(top func(n int, q *recipe.Query) []recipe.Scored, n int,
 	sub.Exclude = func(it int32) bool { return isNew(it) || (q.Exclude != nil && q.Exclude(it)) }
 	old := top(n, &sub)
 	sub.Exclude = func(it int32) bool { return !isNew(it) || (q.Exclude != nil && q.Exclude(it)) }
-	fresh := top(slots, &sub)
+	// New items take their share, and every slot old items cannot fill (a
+	// catalogue of only new items still yields n, not the share).
+	fresh := top(max(slots, n-len(old)), &sub)
 	out := make([]recipe.Scored, 0, n)
 	stride := float64(n) / float64(len(fresh)+1)
 	next := stride

@@ -118,6 +118,9 @@ func (r Recipe) Hyperparameters() []recipe.Hyperparameter {
 		recipe.IntParam(pCG, 3, 0, 32, false),
 		recipe.IntParam(pWorkers, 0, 0, 1024, false),
 	}
+	if r.typ == recipe.UserPersonalization {
+		hp = append(hp, recipe.ExcludeInteractedParam())
+	}
 	if r.flavour == plain {
 		return hp
 	}
