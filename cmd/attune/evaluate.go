@@ -85,7 +85,8 @@ func runEvaluate(ctx context.Context, args []string, reg *recipe.Registry, stdou
 		s = eval.Split{Train: data, Truth: truth}
 	}
 	test := s.TestSet()
-	fmt.Fprintf(stderr, "evaluate %s: training on %d interactions; scoring %d users (%d skipped: every target already in their history)\n",
+	fmt.Fprintf(stderr, "evaluate %s: training on %d interactions; scoring %d users (%d skipped: every target already in their history); "+
+		"each list ranks only items the user has not had in training (the standard protocol, whatever exclude_interacted_items says)\n",
 		r.Name(), s.Train.Len(), len(test.Users), test.Dropped)
 	res, err := eval.Evaluate(ctx, r, params, &recipe.Data{Interactions: s.Train}, test,
 		eval.Options{Seed: *seed, Clock: time.Now})

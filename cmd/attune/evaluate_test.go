@@ -100,6 +100,9 @@ func TestEvaluateCommand(t *testing.T) {
 	if err != nil {
 		t.Fatalf("runEvaluate: %v\n%s", err, stderr.String())
 	}
+	if !strings.Contains(stderr.String(), "ranks only items the user has not had") {
+		t.Errorf("evaluate does not say it scores over items the user has not had:\n%s", stderr.String())
+	}
 	var got map[string]float64
 	if err := json.Unmarshal(stdout.Bytes(), &got); err != nil {
 		t.Fatalf("output is not one JSON object: %v\n%s", err, stdout.String())
