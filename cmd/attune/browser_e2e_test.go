@@ -71,7 +71,8 @@ func TestBrowserSDK(t *testing.T) {
 	pc := ts.personalizeClient()
 	group := demoGroup(t, ctx, pc, "browser-shop", demo.Options{Seed: 7})
 	version, st := trainVersion(t, ctx, pc, &personalize.CreateSolutionInput{Name: aws.String("browser-up"), DatasetGroupArn: aws.String(group),
-		RecipeArn: aws.String("arn:aws:personalize:::recipe/aws-user-personalization-v2")})
+		RecipeArn:      aws.String("arn:aws:personalize:::recipe/aws-user-personalization-v2"),
+		SolutionConfig: excludeInteracted()}) // the checks below expect the user's own items left out
 	if st != "ACTIVE" {
 		t.Fatalf("solution version ended %s", st)
 	}

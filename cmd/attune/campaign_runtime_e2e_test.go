@@ -75,7 +75,7 @@ func TestCampaignRuntimeWorkflow(t *testing.T) {
 	// exclude_interacted_items: the lists below must not hold items the user had.
 	va1, st := trainVersion(t, ctx, pc, &personalize.CreateSolutionInput{Name: aws.String("shop-up"), DatasetGroupArn: aws.String(group),
 		RecipeArn:      aws.String("arn:aws:personalize:::recipe/aws-user-personalization-v2"),
-		SolutionConfig: &ptypes.SolutionConfig{AlgorithmHyperParameters: map[string]string{"exclude_interacted_items": "true"}}})
+		SolutionConfig: excludeInteracted()})
 	if st != "ACTIVE" {
 		t.Fatalf("user-personalization-v2 version ended %s", st)
 	}

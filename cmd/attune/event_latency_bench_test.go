@@ -11,7 +11,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/personalize"
-	ptypes "github.com/aws/aws-sdk-go-v2/service/personalize/types"
 	"github.com/aws/aws-sdk-go-v2/service/personalizeevents"
 	etypes "github.com/aws/aws-sdk-go-v2/service/personalizeevents/types"
 	"github.com/aws/aws-sdk-go-v2/service/personalizeruntime"
@@ -56,7 +55,7 @@ func TestEventToEffectLatency(t *testing.T) {
 	group := demoGroup(t, ctx, pc, "latency", demo.Options{Seed: 21})
 	va, st := trainVersion(t, ctx, pc, &personalize.CreateSolutionInput{Name: aws.String("latency-up"), DatasetGroupArn: aws.String(group),
 		RecipeArn:      aws.String("arn:aws:personalize:::recipe/aws-user-personalization-v2"),
-		SolutionConfig: &ptypes.SolutionConfig{AlgorithmHyperParameters: map[string]string{"exclude_interacted_items": "true"}}})
+		SolutionConfig: excludeInteracted()})
 	if st != "ACTIVE" {
 		t.Fatalf("solution version ended %s, want ACTIVE", st)
 	}

@@ -8,7 +8,15 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	ptypes "github.com/aws/aws-sdk-go-v2/service/personalize/types"
 )
+
+// excludeInteracted is a solution config setting exclude_interacted_items,
+// for tests that expect the user's own items left out of their lists.
+func excludeInteracted() *ptypes.SolutionConfig {
+	return &ptypes.SolutionConfig{AlgorithmHyperParameters: map[string]string{"exclude_interacted_items": "true"}}
+}
 
 // TestExcludeInteractedItemsCLI drives user-personalization through the AWS
 // CLI on a set shaped like the automatic-context notebook's (issue 19 item
