@@ -53,6 +53,18 @@ func SolutionMetricKeys() []string {
 	return keys
 }
 
+// MetricKeys returns every key an evaluation computes (NDCG, precision and
+// recall at each of Cutoffs, MRR@25, coverage), sorted: the names an HPO or
+// AutoML objective may maximise.
+func MetricKeys() []string {
+	keys := []string{KeyCoverage, KeyMRR}
+	for _, k := range Cutoffs() {
+		keys = append(keys, NDCGKey(k), PrecisionKey(k), RecallKey(k))
+	}
+	slices.Sort(keys)
+	return keys
+}
+
 // SolutionMetrics returns the subset of m that GetSolutionMetrics reports:
 // the keys of SolutionMetricKeys that are present in m.
 func SolutionMetrics(m map[string]float64) map[string]float64 {

@@ -1,16 +1,20 @@
 package train
 
 import (
+	"cmp"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/attune-dev/attune/internal/arn"
 	"github.com/attune-dev/attune/internal/blob/local"
+	"github.com/attune-dev/attune/internal/errs"
 	"github.com/attune-dev/attune/internal/recipe"
 	"github.com/attune-dev/attune/internal/recipe/popularity"
 	"github.com/attune-dev/attune/internal/store"
@@ -145,5 +149,33 @@ func TestParseSchedule(t *testing.T) {
 				t.Errorf("ParseSchedule(%q) = %v, %v; want %v, ok=%v", tc.in, got, err, tc.want, tc.ok)
 			}
 		})
+	}
+}
+
+// TestCreateSolutionUnknownMetric: an HPO or AutoML objective naming a
+// metric evaluation does not compute is refused at CreateSolution, naming
+// the member and the metric; a known one is accepted.
+func TestCreateSolutionUnknownMetric(t *testing.T) {
+	ctx := context.Background()
+	s := newTestService(t, &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)})
+	group := s.opts.Scope.Build(arn.DatasetGroup, "g")
+	pop := arn.Global(arn.Recipe, "aws-popularity-count")
+	for i, tc := range []struct {
+		in     CreateSolutionInput
+		member string
+	}{
+		{CreateSolutionInput{RecipeARN: pop, PerformHPO: true, Config: Config{HPOMetric: "ndcg_at_25"}}, "hpoObjective.metricName"},
+		{CreateSolutionInput{PerformAutoML: true, Config: Config{AutoMLMetric: "accuracy", AutoMLRecipes: []string{pop}}}, "autoMLConfig.metricName"},
+	} {
+		tc.in.Name, tc.in.GroupARN = fmt.Sprint("bad", i), group
+		_, err := s.CreateSolution(ctx, tc.in)
+		if errs.KindOf(err) != errs.Invalid || !strings.Contains(errs.Message(err), tc.member) ||
+			!strings.Contains(errs.Message(err), cmp.Or(tc.in.Config.HPOMetric, tc.in.Config.AutoMLMetric)) {
+			t.Errorf("CreateSolution(%+v) = %v; want Invalid naming %s and the metric", tc.in.Config, err, tc.member)
+		}
+	}
+	if _, err := s.CreateSolution(ctx, CreateSolutionInput{Name: "ok", GroupARN: group, RecipeARN: pop, PerformHPO: true,
+		Config: Config{HPOMetric: "precision_at_10"}}); err != nil {
+		t.Errorf("CreateSolution(precision_at_10) = %v, want accepted", err)
 	}
 }

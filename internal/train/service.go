@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/attune-dev/attune/internal/arn"
 	"github.com/attune-dev/attune/internal/blob"
 	"github.com/attune-dev/attune/internal/errs"
+	"github.com/attune-dev/attune/internal/eval"
 	"github.com/attune-dev/attune/internal/jobs"
 	"github.com/attune-dev/attune/internal/quota"
 	"github.com/attune-dev/attune/internal/recipe"
@@ -160,6 +162,14 @@ func (s *Service) CreateSolution(ctx context.Context, in CreateSolutionInput) (*
 		}
 		if err := checkRanges(r, in.Config); err != nil {
 			return nil, err
+		}
+	}
+	for _, m := range []struct{ member, name string }{
+		{"solutionConfig.hpoConfig.hpoObjective.metricName", in.Config.HPOMetric},
+		{"solutionConfig.autoMLConfig.metricName", in.Config.AutoMLMetric},
+	} {
+		if m.name != "" && !slices.Contains(eval.MetricKeys(), m.name) {
+			return nil, errs.E(errs.Invalid, "%s: unknown metric %s; use one of %s", m.member, errs.Quote(m.name), strings.Join(eval.MetricKeys(), ", "))
 		}
 	}
 	if in.Config.EventValueThreshold != "" {
