@@ -159,11 +159,12 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
-	log, accessLog, closeAccessLog, err := c.logs.open(stderr)
+	log, accessLog, accessFile, err := c.logs.open(stderr)
 	if err != nil {
 		return err
 	}
-	defer closeAccessLog()
+	defer accessFile.Close()
+	defer accessFile.reopenOnHangup(ctx, log)()
 	if err := os.MkdirAll(c.dataDir, 0o700); err != nil {
 		return fmt.Errorf("create data dir: %w", err)
 	}
