@@ -67,7 +67,7 @@ type readinessDeps struct {
 // newReadiness returns the checker behind /readyz.
 func newReadiness(d readinessDeps, log *slog.Logger) *health.Readiness {
 	return health.New([]health.Check{
-		{Name: "shutdown", Ready: func(context.Context) error {
+		{Name: "shutdown", Uncached: true, Ready: func(context.Context) error {
 			if d.draining != nil && d.draining.Load() {
 				return errors.New("the server is shutting down")
 			}

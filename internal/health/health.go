@@ -24,6 +24,11 @@ type Check struct {
 	// Ready returns nil when the condition holds, or why it does not. It
 	// must return once ctx is done.
 	Ready func(ctx context.Context) error
+	// Uncached checks run on every call, before an answer is reused: for
+	// conditions that cost nothing to test and must take effect at once
+	// (the server draining before it stops, so a load balancer takes it out
+	// of rotation within one probe, not one probe plus CacheFor).
+	Uncached bool
 }
 
 // Options configure a Readiness.
@@ -80,6 +85,13 @@ func New(checks []Check, opts Options, log *slog.Logger) *Readiness {
 // checks run again only once it has returned. A caller going away does not
 // cut the checks short, so its hang-up is never mistaken for a slow store.
 func (r *Readiness) Ready(ctx context.Context) error {
+	for _, c := range r.checks {
+		if c.Uncached {
+			if err := c.Ready(ctx); err != nil {
+				return fmt.Errorf("%s: %w", c.Name, err)
+			}
+		}
+	}
 	wait := time.NewTimer(r.opts.Timeout * time.Duration(len(r.checks)+1))
 	defer wait.Stop()
 	select {

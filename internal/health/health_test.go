@@ -148,3 +148,32 @@ func TestReadinessCheckIgnoringItsDeadline(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// TestUncachedCheckTakesEffectAtOnce: a draining server answers not ready at
+// the next call, even while a ready answer is still being reused.
+func TestUncachedCheckTakesEffectAtOnce(t *testing.T) {
+	clock := &fakeClock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
+	var draining atomic.Bool
+	var storeCalls atomic.Int32
+	r := New([]Check{
+		{Name: "shutdown", Uncached: true, Ready: func(context.Context) error {
+			if draining.Load() {
+				return errors.New("shutting down")
+			}
+			return nil
+		}},
+		{Name: "store", Ready: func(context.Context) error { storeCalls.Add(1); return nil }},
+	}, Options{Now: clock.Now}, slog.New(slog.DiscardHandler))
+	ctx := context.Background()
+	if err := r.Ready(ctx); err != nil {
+		t.Fatalf("Ready() = %v, want nil", err)
+	}
+	draining.Store(true)
+	clock.Add(100 * time.Millisecond) // the ready answer is still fresh
+	if err := r.Ready(ctx); err == nil || !strings.Contains(err.Error(), "shutdown: shutting down") {
+		t.Errorf("Ready() while draining = %v, want shutdown: shutting down", err)
+	}
+	if got := storeCalls.Load(); got != 1 {
+		t.Errorf("store checked %d times, want 1 (the cached checks are not rerun)", got)
+	}
+}
