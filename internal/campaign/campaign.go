@@ -128,6 +128,8 @@ type Service struct {
 	now    func() time.Time
 	log    *slog.Logger
 	kick   chan struct{}
+	// wakeups reap deleted campaigns when due; Run stops them.
+	wakeups resource.Wakeups
 
 	// smu guards served and failed (replicas.go).
 	smu    sync.Mutex
@@ -355,7 +357,7 @@ func (s *Service) Delete(ctx context.Context, campaignARN string) error {
 		return err
 	}
 	s.undeploy(campaignARN)
-	time.AfterFunc(resource.DeletePendingFor, s.wake) // reap it as soon as it is due
+	s.wakeups.After(resource.DeletePendingFor, s.wake) // reap it as soon as it is due
 	return nil
 }
 

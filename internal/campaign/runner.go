@@ -23,6 +23,7 @@ func (s *Service) Run(ctx context.Context) error {
 		}
 		return fmt.Errorf("campaign runner: start: %w", err)
 	}
+	defer s.wakeups.Stop()
 	tick := time.NewTicker(s.opts.Poll)
 	defer tick.Stop()
 	for {

@@ -30,6 +30,7 @@ func (s *Service) Run(ctx context.Context) error {
 	if err := s.recoverDeletions(ctx); err != nil {
 		return fmt.Errorf("dataset runner: recover data deletion jobs: %w", err)
 	}
+	defer s.wakeups.Stop()
 	s.runner.Run(ctx)
 	return nil
 }

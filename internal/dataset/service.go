@@ -95,6 +95,8 @@ type Service struct {
 	log    *slog.Logger
 	runner *jobs.Runner
 	forget Forgetter // nil: data deletion jobs clean only the store
+	// wakeups reap deleted dataset groups when due; Run stops them.
+	wakeups resource.Wakeups
 }
 
 // New returns a service; call Run to start its background work.
@@ -215,7 +217,7 @@ func (s *Service) DeleteGroup(ctx context.Context, groupARN string) error {
 	if _, err := groups.MarkDeleting(ctx, s.st, groupARN, s.now, nil); err != nil {
 		return err
 	}
-	time.AfterFunc(resource.DeletePendingFor, s.wake) // reap it as soon as it is due
+	s.wakeups.After(resource.DeletePendingFor, s.wake) // reap it as soon as it is due
 	return nil
 }
 

@@ -29,6 +29,7 @@ func (s *Service) Run(ctx context.Context) error {
 	if err := s.recover(ctx); err != nil {
 		return fmt.Errorf("training runner: recover: %w", err)
 	}
+	defer s.wakeups.Stop()
 	s.runner.Run(ctx)
 	return nil
 }

@@ -55,6 +55,8 @@ type Service struct {
 	runner    *jobs.Runner
 	recRunner *jobs.Runner
 	deployer  Deployer
+	// wakeups reap deleted solutions when due; Run stops them.
+	wakeups resource.Wakeups
 }
 
 // New returns a training service; call Run to start training.
@@ -298,7 +300,7 @@ func (s *Service) DeleteSolution(ctx context.Context, solutionARN string) error 
 	if _, err := solutions.MarkDeleting(ctx, s.st, solutionARN, s.now, nil); err != nil {
 		return err
 	}
-	time.AfterFunc(resource.DeletePendingFor, s.wake) // reap it as soon as it is due
+	s.wakeups.After(resource.DeletePendingFor, s.wake) // reap it as soon as it is due
 	return nil
 }
 
